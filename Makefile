@@ -1,0 +1,37 @@
+# keel-pipelines: every target sets up what it needs, so a fresh clone needs no other step.
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test test-images images bench lint lock compile clean
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+demo: $(STAMP)
+	$(BIN)/python -m pipelines.demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -m "not images"
+
+test-images: $(STAMP)
+	$(BIN)/python -m pytest -m images
+
+compile: $(STAMP)
+	$(BIN)/python compile.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# Re-resolve every dependency after changing pyproject.toml; the dev environment and the images install
+# from the same requirements.lock.
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --all-extras --python-version 3.11 --generate-hashes -q -o requirements.lock
+
+clean:
+	rm -rf build .keel

@@ -1,0 +1,142 @@
+"""Read and write tables and files on local paths, /gcs/ FUSE paths and gs:// URIs.
+
+Tables are parquet (a file or a folder of files) or CSV (by the `.csv` suffix). Every write is
+atomic: the data goes to a temporary name beside the target and is renamed into place only once
+complete, so a reader never sees a partial file and a failed write leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import PurePosixPath
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.dataset as pa_dataset
+import pyarrow.fs as pa_fs
+import pyarrow.parquet as pq
+
+_PARQUET_MAGIC = b"PAR1"
+
+
+class DataError(ValueError):
+    """Input data that cannot be used; the message names the file, and the column and rule if any."""
+
+
+def filesystem(uri: str) -> tuple[pa_fs.FileSystem, str]:
+    """The pyarrow filesystem and path for a local path, `file://` URI, /gcs/ path or gs:// URI."""
+    uri = str(uri)
+    if uri.startswith("gs://"):
+        return pa_fs.GcsFileSystem(), uri.removeprefix("gs://")
+    if uri.startswith("file://"):
+        uri = uri.removeprefix("file://")
+    return pa_fs.LocalFileSystem(), os.path.abspath(uri)
+
+
+def exists(uri: str) -> bool:
+    fs, path = filesystem(uri)
+    return fs.get_file_info(path).type != pa_fs.FileType.NotFound
+
+
+def read_bytes(uri: str) -> bytes:
+    fs, path = filesystem(uri)
+    try:
+        with fs.open_input_stream(path) as stream:
+            return stream.read()
+    except FileNotFoundError:
+        raise DataError(f"{uri}: file not found") from None
+
+
+def read_json(uri: str) -> Any:
+    try:
+        return json.loads(read_bytes(uri))
+    except json.JSONDecodeError as error:
+        raise DataError(f"{uri}: not valid JSON ({error})") from None
+
+
+@contextlib.contextmanager
+def atomic_output(uri: str) -> Iterator[pa.NativeFile]:
+    """A writable stream whose data appears at `uri` only when the block completes without error."""
+    fs, path = filesystem(uri)
+    parent, name = str(PurePosixPath(path).parent), PurePosixPath(path).name
+    fs.create_dir(parent, recursive=True)
+    temporary = f"{parent}/.{name}.tmp-{uuid.uuid4().hex}"
+    try:
+        with fs.open_output_stream(temporary) as stream:
+            yield stream
+        fs.move(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            fs.delete_file(temporary)
+        raise
+
+
+def write_bytes(uri: str, data: bytes) -> None:
+    with atomic_output(uri) as stream:
+        stream.write(data)
+
+
+def write_json(uri: str, value: Any) -> None:
+    write_bytes(uri, json.dumps(value, indent=2, sort_keys=True, default=str).encode())
+
+
+def sha256(uri: str) -> str:
+    """Hex sha256 of a file's bytes, streamed."""
+    fs, path = filesystem(uri)
+    digest = hashlib.sha256()
+    with fs.open_input_stream(path) as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _is_csv(path: str) -> bool:
+    return path.lower().endswith((".csv", ".csv.gz"))
+
+
+def read_arrow(uri: str, columns: list[str] | None = None) -> pa.Table:
+    """Read a parquet file, a folder of parquet files or a CSV file into an Arrow table."""
+    fs, path = filesystem(uri)
+    info = fs.get_file_info(path)
+    if info.type == pa_fs.FileType.NotFound:
+        raise DataError(f"{uri}: file not found")
+    if info.type == pa_fs.FileType.File and info.size == 0:
+        raise DataError(f"{uri}: file is empty (0 bytes)")
+    try:
+        if info.type == pa_fs.FileType.Directory:
+            return pa_dataset.dataset(path, filesystem=fs, format="parquet").to_table(columns=columns)
+        with fs.open_input_file(path) as source:
+            if _is_csv(path) or source.read(4) != _PARQUET_MAGIC:
+                if not _is_csv(path):
+                    raise DataError(f"{uri}: not a parquet file (no PAR1 header) and not named *.csv")
+                source.seek(0)
+                table = pa_csv.read_csv(source, convert_options=pa_csv.ConvertOptions(strings_can_be_null=True))
+                return table.select(columns) if columns else table
+            source.seek(0)
+            return pq.read_table(source, columns=columns)
+    except (pa.ArrowInvalid, OSError) as error:
+        raise DataError(f"{uri}: cannot be read as a table ({error})") from None
+    except KeyError as error:
+        raise DataError(f"{uri}: column {error} not found") from None
+
+
+def read_table(uri: str, columns: list[str] | None = None) -> pd.DataFrame:
+    """Read a table (see `read_arrow`) into pandas."""
+    return read_arrow(uri, columns).to_pandas()
+
+
+def write_table(frame: pd.DataFrame | pa.Table, uri: str) -> None:
+    """Write a table atomically: CSV when `uri` ends in .csv, parquet otherwise."""
+    table = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
+    with atomic_output(uri) as stream:
+        if _is_csv(uri):
+            pa_csv.write_csv(table, stream)
+        else:
+            pq.write_table(table, stream)

@@ -1,0 +1,65 @@
+"""One logger for every component, script and notebook.
+
+    from components.common.logging import logger
+    logger.info("scored %d rows", n)
+
+In a terminal it prints readable lines. In a container on Vertex AI (or with KEEL_LOG_FORMAT=json)
+it prints one JSON object per line with a `severity` field, which Cloud Logging parses.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from datetime import UTC, datetime
+
+from components.common.config import settings
+
+# Set by Vertex AI custom jobs, which run every pipeline task.
+_VERTEX_ENV = ("CLOUD_ML_JOB_ID", "AIP_TRAINING_DATA_URI", "VERTEX_AI_PIPELINES_RUN_LABELS")
+
+
+class JsonFormatter(logging.Formatter):
+    """A log record as one JSON line in Cloud Logging's structured format."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "severity": record.levelname,
+            "message": record.getMessage(),
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "logger": record.name,
+            "logging.googleapis.com/sourceLocation": {
+                "file": record.pathname,
+                "line": record.lineno,
+                "function": record.funcName,
+            },
+        }
+        if record.exc_info:
+            entry["message"] += "\n" + self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def _wants_json(log_format: str) -> bool:
+    if log_format != "auto":
+        return log_format == "json"
+    return any(name in os.environ for name in _VERTEX_ENV) and not sys.stderr.isatty()
+
+
+def configure(log_format: str | None = None, level: str | None = None) -> logging.Logger:
+    """(Re)configure the `keel` logger; called once on import with the settings in force."""
+    config = settings()
+    handler = logging.StreamHandler(sys.stderr)
+    if _wants_json(log_format or config.log_format):
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S"))
+    keel = logging.getLogger("keel")
+    keel.handlers[:] = [handler]
+    keel.setLevel(level or config.log_level)
+    keel.propagate = False
+    return keel
+
+
+logger = configure()

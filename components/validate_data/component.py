@@ -1,0 +1,65 @@
+"""KFP interface of validate_data; the work is in `core`."""
+
+from typing import NamedTuple
+
+from kfp import dsl
+from kfp.dsl import HTML, Artifact, Dataset, Input, Metrics, Output
+
+from components.images import image
+
+
+@dsl.component(base_image=image("validate_data"), install_kfp_package=False)
+def validate_data(
+    validation_result: Output[Artifact],
+    report: Output[HTML],
+    metrics: Output[Metrics],
+    data: Input[Dataset] = None,
+    data_uri: str = "",
+    suite_uri: str = "",
+    skip_columns: list = None,
+    fail_on_error: bool = True,
+) -> NamedTuple("Outputs", passed=bool):
+    """Validates a table against a Great Expectations expectation suite.
+
+    Runs every expectation of the suite in an ephemeral, offline Great Expectations context and
+    records the result in the Vertex console (HTML report, metrics) and in ClearML.
+
+    Args:
+        data: The table to validate, as a Dataset artifact (parquet file or folder, or CSV).
+            Give either `data` or `data_uri`.
+        data_uri: The table to validate, as a local path, /gcs/ path or gs:// URI.
+        suite_uri: The expectation suite, a JSON file (local, /gcs/ or gs://). Empty: the suite
+            bundled for the sample churn data.
+        skip_columns: Columns whose expectations are left out, e.g. the label when validating
+            data to score.
+        fail_on_error: Fail the task when any expectation fails, with a message naming each
+            failed expectation, its column and the unexpected count. When False, the task succeeds
+            and `passed` tells the pipeline what to do. An unreadable or empty file always fails.
+
+    Returns:
+        validation_result: The full Great Expectations validation result (JSON).
+        report: A human-readable HTML report that renders offline.
+        metrics: rows, expectations_run, expectations_failed, success_percent.
+        passed: True when every expectation passed.
+    """
+    from components.common.logging import logger
+    from components.common.tracking import track
+    from components.validate_data import core
+
+    source = data.path if data is not None else data_uri
+    if not source:
+        raise ValueError("validate_data needs `data` or `data_uri`")
+    params = {"data": source, "suite_uri": suite_uri, "skip_columns": skip_columns or [], "fail_on_error": fail_on_error}
+    with track("validate_data", params=params) as run:
+        suite = core.without_columns(core.load_suite(suite_uri), skip_columns or [])
+        outcome = core.validate_table(source, suite)
+        core.write_outputs(outcome, validation_result.path, report.path)
+        for name, value in outcome.metrics().items():
+            metrics.log_metric(name, value)
+        run.log_metrics(outcome.metrics())
+        run.log_artifact("report", report.path)
+    if not outcome.passed:
+        if fail_on_error:
+            raise core.ValidationFailedError(outcome.summary())
+        logger.warning("%s", outcome.summary())
+    return (outcome.passed,)

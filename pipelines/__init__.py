@@ -1,0 +1,1 @@
+"""keel-pipelines pipelines, the `keel` command line and the compiler."""
