@@ -1,0 +1,52 @@
+"""Test-wide guards: no network beyond loopback, no state outside a temporary home."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from components.common import network_guard
+
+# Set before any test imports a Google or ClearML client; inherited by kfp.local subprocesses.
+_HOME = Path(tempfile.mkdtemp(prefix="keel-tests-"))
+os.environ.update(
+    {
+        "KEEL_HOME": str(_HOME),
+        "NO_GCE_CHECK": "True",  # google-auth: never probe the metadata server
+        "GCE_METADATA_HOST": "127.0.0.1:9",
+        "GCE_METADATA_IP": "127.0.0.1:9",
+        "CLEARML_CONFIG_FILE": str(_HOME / "clearml.conf"),  # no user clearml.conf: offline tracking
+        "GX_ANALYTICS_ENABLED": "False",
+        "KEEL_LOG_FORMAT": "text",
+    }
+)
+for _name in ("CLEARML_API_HOST", "CLEARML_API_ACCESS_KEY", "CLEARML_API_SECRET_KEY", "GOOGLE_APPLICATION_CREDENTIALS"):
+    os.environ.pop(_name, None)
+(_HOME / "clearml.conf").write_text("")
+network_guard.install()
+
+
+@pytest.fixture
+def keel_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh KEEL_HOME (registry, tracking, runs) for one test."""
+    monkeypatch.setenv("KEEL_HOME", str(tmp_path / "keel"))
+    return tmp_path / "keel"
+
+
+@pytest.fixture
+def sample_uri() -> str:
+    from components.common.sample_data import sample_path
+
+    return sample_path()
+
+
+@pytest.fixture
+def kfp_local(keel_home: Path):
+    """kfp.local with the SubprocessRunner in this environment, outputs under the test's home."""
+    from kfp import local
+
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(keel_home / "runs"))
+    return keel_home / "runs"
