@@ -10,6 +10,7 @@ Loading always checks the sha256 first and refuses a file that does not match.
 
 from __future__ import annotations
 
+import hashlib
 import io as _bytes_io
 from typing import Any
 
@@ -43,22 +44,31 @@ def read_metadata(folder: str) -> dict[str, Any]:
     return io.read_json(_join(folder, METADATA_FILE))
 
 
-def verify(folder: str, expected_sha256: str = "") -> str:
-    """Check model.joblib against `expected_sha256` (default: the one in metadata.json); returns it."""
-    expected = expected_sha256 or read_metadata(folder).get("sha256", "")
-    path = _join(folder, MODEL_FILE)
-    if not io.exists(path):
-        raise ModelIntegrityError(f"{path}: model file is missing")
-    actual = io.sha256(path)
+def _check(path: str, data: bytes, expected: str) -> str:
+    actual = hashlib.sha256(data).hexdigest()
     if not expected or actual != expected:
         raise ModelIntegrityError(f"{path}: sha256 {actual} does not match the recorded {expected or '(none)'}")
     return actual
 
 
+def _read_model_file(folder: str) -> tuple[str, bytes]:
+    path = _join(folder, MODEL_FILE)
+    if not io.exists(path):
+        raise ModelIntegrityError(f"{path}: model file is missing")
+    return path, io.read_bytes(path)
+
+
+def verify(folder: str, expected_sha256: str = "") -> str:
+    """Check model.joblib against `expected_sha256` (default: the one in metadata.json); returns it."""
+    path, data = _read_model_file(folder)
+    return _check(path, data, expected_sha256 or read_metadata(folder).get("sha256", ""))
+
+
 def load(folder: str, expected_sha256: str = "") -> tuple[Any, dict[str, Any]]:
-    """The model and its metadata, after checking the model file's sha256."""
+    """The model and its metadata, after checking the model file's sha256 (the bytes that get loaded)."""
     import joblib
 
-    verify(folder, expected_sha256)
-    model = joblib.load(_bytes_io.BytesIO(io.read_bytes(_join(folder, MODEL_FILE))))
-    return model, read_metadata(folder)
+    metadata = read_metadata(folder)
+    path, data = _read_model_file(folder)
+    _check(path, data, expected_sha256 or metadata.get("sha256", ""))
+    return joblib.load(_bytes_io.BytesIO(data)), metadata
