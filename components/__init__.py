@@ -1,6 +1,6 @@
 """keel-pipelines components: every KFP component, ready to compose into a pipeline.
 
-    from components import validate_data
+from components import validate_data
 """
 
 import os

@@ -1,9 +1,9 @@
 """`keel`: compile, run locally, and manage suites and sample data.
 
-    keel compile [NAME ...] [--output-dir build] [--image-registry R] [--image-tag T]
-    keel run NAME --local [--param key=value ...]
-    keel suite build DATA --name NAME [--label COLUMN] [--unique COLUMN ...] [--output FILE]
-    keel sample-data OUTPUT [--rows N] [--seed S] [--broken VARIANT]
+keel compile [NAME ...] [--output-dir build] [--image-registry R] [--image-tag T]
+keel run NAME --local [--param key=value ...]
+keel suite build DATA --name NAME [--label COLUMN] [--unique COLUMN ...] [--output FILE]
+keel sample-data OUTPUT [--rows N] [--seed S] [--broken VARIANT]
 """
 
 from __future__ import annotations
@@ -58,7 +58,9 @@ def run_local(name: str, params: dict[str, Any]):
         params["data_uri"] = sample_path()
         logger.info("data_uri not given: using the bundled sample %s", params["data_uri"])
     runs_dir = settings().runs_dir
-    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(runs_dir), raise_on_error=True)
+    local.init(
+        runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(runs_dir), raise_on_error=True
+    )
     return runnable(**params)
 
 
@@ -109,21 +111,29 @@ def build_parser() -> argparse.ArgumentParser:
     compile_.add_argument("names", nargs="*", help="what to compile (default: everything)")
     compile_.add_argument("--output-dir", default="build", type=Path, help="default: build")
     compile_.add_argument("--image-registry", default=DEFAULT_REGISTRY, help=f"default: {DEFAULT_REGISTRY}")
-    compile_.add_argument("--image-tag", default=__version__, help=f"default: the package version ({__version__})")
+    compile_.add_argument(
+        "--image-tag", default=__version__, help=f"default: the package version ({__version__})"
+    )
     compile_.set_defaults(handler=cmd_compile)
 
     run = commands.add_parser("run", help="run a pipeline or component")
     run.add_argument("name")
-    run.add_argument("--local", action="store_true", help="run here with kfp.local (outputs under .keel/runs)")
+    run.add_argument(
+        "--local", action="store_true", help="run here with kfp.local (outputs under .keel/runs)"
+    )
     run.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     run.set_defaults(handler=cmd_run)
 
-    suite = commands.add_parser("suite", help="expectation suites").add_subparsers(dest="action", required=True)
+    suite = commands.add_parser("suite", help="expectation suites").add_subparsers(
+        dest="action", required=True
+    )
     build = suite.add_parser("build", help="build a starting suite from a clean reference table")
     build.add_argument("data", help="reference table (parquet or CSV; local, /gcs/ or gs://)")
     build.add_argument("--name", required=True)
     build.add_argument("--label", default="", help="label column: held to the values it has")
-    build.add_argument("--unique", action="append", default=[], metavar="COLUMN", help="a column of unique ids")
+    build.add_argument(
+        "--unique", action="append", default=[], metavar="COLUMN", help="a column of unique ids"
+    )
     build.add_argument("--output", help="default: NAME.json")
     build.set_defaults(handler=cmd_suite_build)
 

@@ -47,7 +47,9 @@ def retarget_images(document: dict, registry: str, tag: str) -> int:
     return changed
 
 
-def compile_one(name: str, output_dir: Path, registry: str = DEFAULT_REGISTRY, tag: str = __version__) -> Path:
+def compile_one(
+    name: str, output_dir: Path, registry: str = DEFAULT_REGISTRY, tag: str = __version__
+) -> Path:
     """Compile one component or pipeline to `<output_dir>/<name>.yaml`, written atomically."""
     target = output_dir / f"{name}.yaml"
     with tempfile.TemporaryDirectory() as scratch:
@@ -67,4 +69,7 @@ def compile_all(
     names: list[str] | None = None,
 ) -> list[Path]:
     """Compile `names` (default: every component and pipeline); any error stops the whole run."""
-    return [compile_one(name, Path(output_dir), registry, tag) for name in names or [*components.__all__, *PIPELINES]]
+    return [
+        compile_one(name, Path(output_dir), registry, tag)
+        for name in names or [*components.__all__, *PIPELINES]
+    ]

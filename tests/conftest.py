@@ -23,7 +23,12 @@ os.environ.update(
         "KEEL_LOG_FORMAT": "text",
     }
 )
-for _name in ("CLEARML_API_HOST", "CLEARML_API_ACCESS_KEY", "CLEARML_API_SECRET_KEY", "GOOGLE_APPLICATION_CREDENTIALS"):
+for _name in (
+    "CLEARML_API_HOST",
+    "CLEARML_API_ACCESS_KEY",
+    "CLEARML_API_SECRET_KEY",
+    "GOOGLE_APPLICATION_CREDENTIALS",
+):
     os.environ.pop(_name, None)
 (_HOME / "clearml.conf").write_text("")
 network_guard.install()

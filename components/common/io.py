@@ -101,6 +101,17 @@ def _is_csv(path: str) -> bool:
     return path.lower().endswith((".csv", ".csv.gz"))
 
 
+def _select(table: pa.Table, columns: list[str] | None, uri: str) -> pa.Table:
+    if columns is None:
+        return table
+    missing = [column for column in columns if column not in table.column_names]
+    if missing:
+        raise DataError(
+            f"{uri}: column(s) {', '.join(missing)} not found; it has {', '.join(table.column_names)}"
+        )
+    return table.select(columns)
+
+
 def read_arrow(uri: str, columns: list[str] | None = None) -> pa.Table:
     """Read a parquet file, a folder of parquet files or a CSV file into an Arrow table."""
     fs, path = filesystem(uri)
@@ -111,20 +122,21 @@ def read_arrow(uri: str, columns: list[str] | None = None) -> pa.Table:
         raise DataError(f"{uri}: file is empty (0 bytes)")
     try:
         if info.type == pa_fs.FileType.Directory:
-            return pa_dataset.dataset(path, filesystem=fs, format="parquet").to_table(columns=columns)
-        with fs.open_input_file(path) as source:
-            if _is_csv(path) or source.read(4) != _PARQUET_MAGIC:
-                if not _is_csv(path):
-                    raise DataError(f"{uri}: not a parquet file (no PAR1 header) and not named *.csv")
+            table = pa_dataset.dataset(path, filesystem=fs, format="parquet").to_table()
+        else:
+            with fs.open_input_file(path) as source:
+                is_parquet = source.read(4) == _PARQUET_MAGIC
                 source.seek(0)
-                table = pa_csv.read_csv(source, convert_options=pa_csv.ConvertOptions(strings_can_be_null=True))
-                return table.select(columns) if columns else table
-            source.seek(0)
-            return pq.read_table(source, columns=columns)
+                if is_parquet and not _is_csv(path):
+                    table = pq.read_table(source)
+                elif _is_csv(path):
+                    options = pa_csv.ConvertOptions(strings_can_be_null=True)
+                    table = pa_csv.read_csv(source, convert_options=options)
+                else:
+                    raise DataError(f"{uri}: not a parquet file (no PAR1 header) and not named *.csv")
     except (pa.ArrowInvalid, OSError) as error:
         raise DataError(f"{uri}: cannot be read as a table ({error})") from None
-    except KeyError as error:
-        raise DataError(f"{uri}: column {error} not found") from None
+    return _select(table, columns, uri)
 
 
 def read_table(uri: str, columns: list[str] | None = None) -> pd.DataFrame:

@@ -54,7 +54,9 @@ def configure(log_format: str | None = None, level: str | None = None) -> loggin
     if _wants_json(log_format or config.log_format):
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S"))
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
+        )
     keel = logging.getLogger("keel")
     keel.handlers[:] = [handler]
     keel.setLevel(level or config.log_level)

@@ -47,7 +47,9 @@ def read_metadata(folder: str) -> dict[str, Any]:
 def _check(path: str, data: bytes, expected: str) -> str:
     actual = hashlib.sha256(data).hexdigest()
     if not expected or actual != expected:
-        raise ModelIntegrityError(f"{path}: sha256 {actual} does not match the recorded {expected or '(none)'}")
+        raise ModelIntegrityError(
+            f"{path}: sha256 {actual} does not match the recorded {expected or '(none)'}"
+        )
     return actual
 
 

@@ -33,7 +33,9 @@ def _is_loopback(address: object) -> bool:
 def _guarded(connect):
     def guarded_connect(sock: socket.socket, address):
         if sock.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address):
-            raise NetworkBlockedError(f"network access beyond loopback is blocked ({ENV_SWITCH}): {address!r}")
+            raise NetworkBlockedError(
+                f"network access beyond loopback is blocked ({ENV_SWITCH}): {address!r}"
+            )
         return connect(sock, address)
 
     guarded_connect.keel_guard = True

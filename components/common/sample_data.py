@@ -80,7 +80,9 @@ def write(uri: str, rows: int = 5_000, seed: int = 0, chunk_rows: int = 500_000)
     with io.atomic_output(uri) as stream:
         writer = None
         for start in range(0, rows, chunk_rows):
-            chunk = pa.Table.from_pandas(generate(min(chunk_rows, rows - start), seed, start), preserve_index=False)
+            chunk = pa.Table.from_pandas(
+                generate(min(chunk_rows, rows - start), seed, start), preserve_index=False
+            )
             writer = writer or pq.ParquetWriter(stream, chunk.schema)
             writer.write_table(chunk)
         writer.close()

@@ -29,8 +29,23 @@ from components.common.logging import logger
 # ClearML's automatic hooks stay off: components report what matters explicitly, and repository
 # detection would also start ClearML's update check (a call to the internet).
 _NO_AUTOMAGIC = dict.fromkeys(
-    "catboost fastai gradio hydra joblib lightgbm matplotlib megengine pytorch scikit tensorboard "
-    "tensorflow tfdefines xgboost detect_repository".split(),
+    [
+        "catboost",
+        "fastai",
+        "gradio",
+        "hydra",
+        "joblib",
+        "lightgbm",
+        "matplotlib",
+        "megengine",
+        "pytorch",
+        "scikit",
+        "tensorboard",
+        "tensorflow",
+        "tfdefines",
+        "xgboost",
+        "detect_repository",
+    ],
     False,
 )
 
@@ -45,7 +60,9 @@ def _tolerant(method):
         try:
             return method(self, *args, **kwargs)
         except Exception as error:  # noqa: BLE001 - tracking must never fail a run
-            logger.warning("tracking: %s failed (%s); tracking is off for the rest of this run", method.__name__, error)
+            logger.warning(
+                "tracking: %s failed (%s); tracking is off for the rest of this run", method.__name__, error
+            )
             self._task = None
             return None
 
@@ -83,10 +100,14 @@ class Run:
         self._task.upload_artifact(name, artifact_object=artifact, wait_on_upload=True)
 
     @_tolerant
-    def log_model(self, path: str | Path, name: str, framework: str = "", metadata: Mapping[str, Any] = ()) -> None:
+    def log_model(
+        self, path: str | Path, name: str, framework: str = "", metadata: Mapping[str, Any] = ()
+    ) -> None:
         from clearml import OutputModel
 
-        model = OutputModel(task=self._task, name=name, framework=framework or None, config_dict=dict(metadata))
+        model = OutputModel(
+            task=self._task, name=name, framework=framework or None, config_dict=dict(metadata)
+        )
         if self.mode == "offline":
             # An offline base model stays locked and refuses new weights until unlocked.
             model._get_base_model().locked = False

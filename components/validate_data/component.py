@@ -49,7 +49,12 @@ def validate_data(
     source = data.path if data is not None else data_uri
     if not source:
         raise ValueError("validate_data needs `data` or `data_uri`")
-    params = {"data": source, "suite_uri": suite_uri, "skip_columns": skip_columns or [], "fail_on_error": fail_on_error}
+    params = {
+        "data": source,
+        "suite_uri": suite_uri,
+        "skip_columns": skip_columns or [],
+        "fail_on_error": fail_on_error,
+    }
     with track("validate_data", params=params) as run:
         suite = core.without_columns(core.load_suite(suite_uri), skip_columns or [])
         outcome = core.validate_table(source, suite)

@@ -102,7 +102,10 @@ def without_columns(suite: dict[str, Any], columns: list[str]) -> dict[str, Any]
     for expectation in kept:
         kwargs = expectation.get("kwargs", {})
         if "column_set" in kwargs:
-            expectation["kwargs"] = {**kwargs, "column_set": [c for c in kwargs["column_set"] if c not in drop]}
+            expectation["kwargs"] = {
+                **kwargs,
+                "column_set": [c for c in kwargs["column_set"] if c not in drop],
+            }
     return {**suite, "expectations": kept}
 
 
@@ -119,7 +122,9 @@ def _describe(outcome: dict[str, Any], frame: pd.DataFrame) -> Failure:
         detail = f"could not be evaluated ({outcome['exception_info']['exception_message']})"
     elif unexpected is not None:
         examples = result.get("partial_unexpected_list", [])[:5]
-        detail = f"{unexpected} unexpected of {result.get('element_count', len(frame))} values, e.g. {examples}"
+        detail = (
+            f"{unexpected} unexpected of {result.get('element_count', len(frame))} values, e.g. {examples}"
+        )
     elif result.get("observed_value") is not None:
         detail = f"observed {result['observed_value']!r}"
     else:
@@ -151,6 +156,7 @@ def validate_frame(frame: pd.DataFrame, suite: dict[str, Any], source: str = "da
         InMemoryStoreBackendDefaults,
         ProgressBarsConfig,
     )
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     context = gx.get_context(
         mode="ephemeral",
@@ -161,10 +167,14 @@ def validate_frame(frame: pd.DataFrame, suite: dict[str, Any], source: str = "da
         ),
     )
     name = suite.get("name", "suite")
-    try:
-        gx_suite = context.suites.add(ExpectationSuite(name=name, expectations=suite["expectations"]))
-    except Exception as error:
-        raise DataError(f"suite '{name}': invalid expectation ({error})") from None
+    gx_suite = context.suites.add(ExpectationSuite(name=name))
+    for number, spec in enumerate(suite["expectations"], start=1):
+        try:
+            gx_suite.add_expectation(ExpectationConfiguration(**spec).to_domain_obj())
+        except Exception as error:
+            raise DataError(
+                f"suite '{name}': invalid expectation #{number} {spec.get('type')!r} ({error})"
+            ) from None
     batch = (
         context.data_sources.add_pandas("keel")
         .add_dataframe_asset("table")
@@ -212,7 +222,9 @@ def _column_expectations(
     values = series.dropna()
     distinct = values.unique()
     if is_label or (family in ("string", "boolean") and len(distinct) <= max_categories):
-        rules.append(_expect("column_values_to_be_in_set", column=column, value_set=sorted(distinct.tolist())))
+        rules.append(
+            _expect("column_values_to_be_in_set", column=column, value_set=sorted(distinct.tolist()))
+        )
     elif family in ("integer", "float") and len(values):
         low, high = float(values.min()), float(values.max())
         margin = (high - low) * range_margin
@@ -246,7 +258,11 @@ def build_suite(
         expectations += _column_expectations(series, family, max_categories, range_margin, column == label)
         if column in unique_columns:
             expectations.append(_expect("column_values_to_be_unique", column=str(column)))
-    return {"name": name, "expectations": expectations, "meta": {"label": label, "built_by": "keel build_suite"}}
+    return {
+        "name": name,
+        "expectations": expectations,
+        "meta": {"label": label, "built_by": "keel build_suite"},
+    }
 
 
 def render_html(outcome: ValidationOutcome) -> str:

@@ -1,0 +1,71 @@
+"""Tracking never fails or stalls a run. The time bounds separate "fine" from the failure modes
+they guard against (a ~10 s close with ClearML's reporting subprocess, a hang on a dead server)."""
+
+import json
+import socket
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from components.common.tracking import start_run, track
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]  # nothing listens once the socket is closed
+
+
+def test_offline_run_records_everything_and_closes_fast(keel_home: Path, tmp_path: Path):
+    weights = tmp_path / "model.bin"
+    weights.write_bytes(b"weights")
+    started = time.monotonic()
+    with track("unit-test", params={"seed": 7}, tags=("test",)) as run:
+        start_seconds = time.monotonic() - started
+        run.log_metrics({"roc_auc": 0.91}, step=1)
+        run.log_artifact("summary", {"rows": 10})
+        run.log_model(weights, "model", framework="scikit-learn", metadata={"label": "churned"})
+        closing = time.monotonic()
+    close_seconds = time.monotonic() - closing
+
+    assert run.mode == "offline" and run.id.startswith("offline-")
+    assert start_seconds < 5 and close_seconds < 3, (start_seconds, close_seconds)
+    assert run.session_zip.parent == keel_home / "tracking" / "offline"
+    with zipfile.ZipFile(run.session_zip) as session:
+        names = session.namelist()
+        metrics = session.read("metrics.jsonl").decode()
+        task = json.loads(session.read("task.json"))
+    assert "models/model.bin" in names and any(name.endswith("summary.json") for name in names)
+    assert '"roc_auc"' in metrics and "0.91" in metrics
+    assert task["hyperparams"]["params"]["seed"]["value"] == "7"
+
+
+def test_unreachable_server_falls_back_to_offline_quickly(
+    keel_home: Path, monkeypatch: pytest.MonkeyPatch, caplog
+):
+    monkeypatch.setenv("CLEARML_API_HOST", f"http://127.0.0.1:{_closed_port()}")
+    monkeypatch.setenv("CLEARML_API_ACCESS_KEY", "key")
+    monkeypatch.setenv("CLEARML_API_SECRET_KEY", "secret")
+    started = time.monotonic()
+    run = start_run("unreachable")
+    run.log_metrics({"x": 1})
+    run.close()
+    assert run.mode == "offline"
+    assert time.monotonic() - started < 5
+    assert run.session_zip.exists()
+
+
+def test_tracking_errors_warn_instead_of_failing(keel_home: Path, tmp_path: Path):
+    with track("broken-artifact") as run:
+        run.log_artifact("missing", tmp_path / "does-not-exist.bin")
+        run.log_metrics({"after": 1.0})  # tracking is off now; this must not raise either
+    assert run.mode == "offline"
+
+
+def test_tracking_can_be_turned_off(keel_home: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("KEEL_TRACKING", "off")
+    with track("off") as run:
+        run.log_metrics({"x": 1})
+    assert run.mode == "off" and run.id == "" and run.session_zip is None

@@ -1,0 +1,56 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from kfp.components import load_component_from_file
+
+import components
+from pipelines.compiling import PIPELINES, compile_all
+
+
+def _images(path: Path) -> list[str]:
+    executors = yaml.safe_load(path.read_text())["deploymentSpec"]["executors"]
+    return [executor["container"]["image"] for executor in executors.values()]
+
+
+def test_everything_compiles_and_loads_back(tmp_path: Path):
+    paths = compile_all(tmp_path)
+    assert sorted(p.stem for p in paths) == sorted([*components.__all__, *PIPELINES])
+    for path in paths:
+        assert load_component_from_file(str(path)).name
+
+
+def test_each_component_names_its_own_image(tmp_path: Path):
+    for path in compile_all(tmp_path, registry="europe-docker.pkg.dev/acme/keel", tag="abc123"):
+        images = _images(path)
+        assert images and all(i.startswith("europe-docker.pkg.dev/acme/keel/keel-") for i in images)
+        assert all(i.endswith(":abc123") for i in images)
+    for name in components.__all__:
+        assert _images(tmp_path / f"{name}.yaml") == [
+            f"europe-docker.pkg.dev/acme/keel/keel-{name.replace('_', '-')}:abc123"
+        ]
+
+
+def test_cli_fails_loudly_on_unknown_names(tmp_path: Path):
+    result = subprocess.run(
+        [sys.executable, "compile.py", "--output-dir", str(tmp_path), "no_such_pipeline"],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parents[2],
+    )
+    assert result.returncode == 1
+    assert "no pipeline or component named 'no_such_pipeline'" in result.stderr
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("module", ["components", "pipelines.cli"])
+def test_import_stays_light(module: str):
+    code = (
+        f"import sys, {module}\n"
+        "heavy = [m for m in ('great_expectations', 'clearml', 'google.cloud.aiplatform', 'sklearn') if m in sys.modules]\n"
+        "print(heavy)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
