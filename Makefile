@@ -12,14 +12,22 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
+DEMO_DATA := .keel/demo/churn.parquet
+
 demo: $(STAMP)
-	$(BIN)/python -m pipelines.demo
+	$(BIN)/keel sample-data $(DEMO_DATA) --rows 5000
+	$(BIN)/keel compile
+	$(BIN)/keel run validate_data --local --param data_uri=$(DEMO_DATA)
+
+# pytest exits 5 when it collected no tests: that is a failure here, never a silent pass.
+PYTEST = $(BIN)/python -m pytest $(1); status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests ($(1))" >&2; exit 1; fi; exit $$status
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -m "not images"
+	@$(call PYTEST,-m "not images")
 
 test-images: $(STAMP)
-	$(BIN)/python -m pytest -m images
+	@$(call PYTEST,-m images)
 
 compile: $(STAMP)
 	$(BIN)/python compile.py
