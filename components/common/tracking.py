@@ -6,9 +6,8 @@
         run.log_artifact("report", "report.html")
 
 Offline by default: each run is a ClearML offline session zipped under `KEEL_TRACKING_DIR`
-(import it into a server later with `clearml-task --import-offline-session` or
-`Task.import_offline_session`). Online when ClearML credentials are configured (clearml.conf or
-CLEARML_API_ACCESS_KEY/CLEARML_API_SECRET_KEY): the server is probed first for at most
+(import it into a server later with `Task.import_offline_session(zip)`). Online when ClearML
+credentials are configured (clearml.conf or CLEARML_API_ACCESS_KEY/CLEARML_API_SECRET_KEY): the server is probed first for at most
 `KEEL_TRACKING_TIMEOUT` seconds and, if it does not answer, the run goes on offline with a warning.
 `KEEL_TRACKING=off` turns tracking off. Any tracking error is logged as a warning, never raised.
 """
