@@ -1,0 +1,60 @@
+"""KFP interface of select_model; the work is in `core`."""
+
+from typing import NamedTuple
+
+from kfp import dsl
+from kfp.dsl import Markdown, Metrics, Output
+
+from components.images import image
+
+
+@dsl.component(base_image=image("select_model"), install_kfp_package=False)
+def select_model(
+    report: Output[Markdown],
+    metrics: Output[Metrics],
+    challenger_metrics: str,
+    thresholds: dict,
+    champion_metrics: str = "",
+) -> NamedTuple("Outputs", promote=bool, decision=str, reason=str):
+    """Decides whether a challenger model replaces the champion (fallback selection).
+
+    Compares metrics computed on the same holdout data. Value thresholds are absolute limits;
+    change thresholds are the improvement required over the champion, direction-aware (higher is
+    better for AUC, accuracy, F1...; lower for log loss, RMSE, MAE). No thresholds: never promote.
+    Cold start (no champion): promote only when value thresholds are set and pass.
+
+    Args:
+        challenger_metrics: The challenger's metrics as JSON (evaluate_model's `metrics_json`).
+        thresholds: Per metric, any of `lower_bound`, `upper_bound`, `min_improvement` and
+            `higher_is_better`, e.g. {"roc_auc": {"lower_bound": 0.7, "min_improvement": 0.005}}.
+        champion_metrics: The champion's metrics as JSON on the same data; empty when there is no
+            champion yet (cold start).
+
+    Returns:
+        report: The decision, its reason and every check, as Markdown (shown in the Vertex console).
+        metrics: promote (1 or 0) and checks_failed.
+        promote: True when the challenger should become the champion.
+        decision: "promote" or "keep".
+        reason: Why, in one sentence.
+    """
+    import json
+
+    from components.common.logging import logger
+    from components.common.tracking import track
+    from components.select_model import core
+
+    champion = json.loads(champion_metrics) if champion_metrics else None
+    with track("select_model", params={"thresholds": thresholds}) as run:
+        decision = core.decide(json.loads(challenger_metrics), champion, thresholds)
+        summary = {
+            "promote": int(decision.promote),
+            "checks_failed": sum(not c.passed for c in decision.checks),
+        }
+        for name, value in summary.items():
+            metrics.log_metric(name, value)
+        run.log_metrics(summary)
+        with open(report.path, "w") as out:
+            out.write(decision.to_markdown())
+        run.log_artifact("decision", report.path)
+    logger.info("model selection: %s. %s", decision.action, decision.reason)
+    return (decision.promote, decision.action, decision.reason)

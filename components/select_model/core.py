@@ -1,0 +1,151 @@
+"""Champion/challenger selection with value and change thresholds, in the spirit of TFX's Evaluator.
+
+    decision = decide(challenger={"roc_auc": 0.83}, champion={"roc_auc": 0.81},
+                      thresholds={"roc_auc": {"lower_bound": 0.7, "min_improvement": 0.005}})
+
+A threshold spec per metric may hold:
+  - `lower_bound` / `upper_bound`: value thresholds, absolute limits the challenger must respect;
+  - `min_improvement`: a change threshold, how much better than the champion the challenger must be,
+    in the metric's own direction (higher is better for AUC, accuracy...; lower for log loss, RMSE...;
+    set `higher_is_better` for metrics not listed in HIGHER_IS_BETTER / LOWER_IS_BETTER).
+Rules: no thresholds, no promotion. Cold start (no champion): promote only when value thresholds
+are set and all pass. With a champion: promote only when all value thresholds pass and change
+thresholds are set and all pass. Every decision carries its reason and the checks behind it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+HIGHER_IS_BETTER = {"roc_auc", "pr_auc", "accuracy", "precision", "recall", "f1", "r2"}
+LOWER_IS_BETTER = {"log_loss", "rmse", "mae", "brier"}
+_KEYS = {"lower_bound", "upper_bound", "min_improvement", "higher_is_better"}
+
+
+class ThresholdError(ValueError):
+    """A threshold specification that cannot be applied."""
+
+
+@dataclass(frozen=True)
+class Check:
+    metric: str
+    kind: str  # "value" or "change"
+    rule: str
+    observed: str
+    passed: bool
+
+
+@dataclass
+class Decision:
+    promote: bool
+    reason: str
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def action(self) -> str:
+        return "promote" if self.promote else "keep"
+
+    def to_markdown(self, challenger_name: str = "challenger", champion_name: str = "champion") -> str:
+        lines = [
+            f"## Model selection: **{self.action}**",
+            "",
+            f"{self.reason}",
+            "",
+            f"Challenger: {challenger_name}. Champion: {champion_name}.",
+        ]
+        if self.checks:
+            lines += ["", "| metric | kind | rule | observed | result |", "|---|---|---|---|---|"]
+            lines += [
+                f"| {c.metric} | {c.kind} | {c.rule} | {c.observed} | {'pass' if c.passed else 'FAIL'} |"
+                for c in self.checks
+            ]
+        return "\n".join(lines) + "\n"
+
+
+def _higher_is_better(metric: str, spec: dict[str, Any]) -> bool:
+    if "higher_is_better" in spec:
+        return bool(spec["higher_is_better"])
+    if metric in HIGHER_IS_BETTER or metric in LOWER_IS_BETTER:
+        return metric in HIGHER_IS_BETTER
+    if "min_improvement" in spec:
+        raise ThresholdError(
+            f"threshold on {metric!r}: direction unknown; set higher_is_better true or false"
+        )
+    return True
+
+
+def validate_thresholds(thresholds: dict[str, Any]) -> None:
+    for metric, spec in thresholds.items():
+        if not isinstance(spec, dict) or not spec or set(spec) - _KEYS:
+            raise ThresholdError(
+                f"threshold on {metric!r}: expected a mapping with keys among {sorted(_KEYS)}"
+            )
+        if spec.get("min_improvement", 0) < 0:
+            raise ThresholdError(f"threshold on {metric!r}: min_improvement must be >= 0")
+        _higher_is_better(metric, spec)
+
+
+def _value_checks(challenger: dict[str, float], thresholds: dict[str, Any]) -> list[Check]:
+    checks = []
+    for metric, spec in thresholds.items():
+        value = challenger.get(metric)
+        for key, holds in (("lower_bound", lambda v, b: v >= b), ("upper_bound", lambda v, b: v <= b)):
+            if key not in spec:
+                continue
+            rule = f"{'>=' if key == 'lower_bound' else '<='} {spec[key]}"
+            passed = value is not None and holds(value, spec[key])
+            checks.append(
+                Check(metric, "value", rule, "missing" if value is None else f"{value:.4f}", passed)
+            )
+    return checks
+
+
+def _change_checks(
+    challenger: dict[str, float], champion: dict[str, float], thresholds: dict[str, Any]
+) -> list[Check]:
+    checks = []
+    for metric, spec in thresholds.items():
+        if "min_improvement" not in spec:
+            continue
+        higher = _higher_is_better(metric, spec)
+        new, old = challenger.get(metric), champion.get(metric)
+        rule = f"{'+' if higher else '-'}{spec['min_improvement']} vs champion"
+        if new is None or old is None:
+            checks.append(Check(metric, "change", rule, "missing", False))
+            continue
+        gain = (new - old) if higher else (old - new)
+        observed = f"{new:.4f} vs {old:.4f} ({'+' if new >= old else ''}{new - old:.4f})"
+        checks.append(Check(metric, "change", rule, observed, gain >= spec["min_improvement"]))
+    return checks
+
+
+def _failed(checks: list[Check]) -> str:
+    return "; ".join(f"{c.metric} {c.observed} (needs {c.rule})" for c in checks if not c.passed)
+
+
+def decide(
+    challenger: dict[str, float], champion: dict[str, float] | None, thresholds: dict[str, Any]
+) -> Decision:
+    """Promote the challenger or keep the champion; see the module docstring for the rules."""
+    if not thresholds:
+        return Decision(False, "No thresholds configured: a model is never promoted without one.")
+    validate_thresholds(thresholds)
+    value_checks = _value_checks(challenger, thresholds)
+    if champion is None:
+        if not value_checks:
+            return Decision(False, "Cold start needs value thresholds (lower_bound/upper_bound) to promote.")
+        if all(c.passed for c in value_checks):
+            return Decision(
+                True, "Cold start: no champion yet and every value threshold passed.", value_checks
+            )
+        return Decision(False, f"Cold start: value thresholds failed: {_failed(value_checks)}.", value_checks)
+    change_checks = _change_checks(challenger, champion, thresholds)
+    checks = value_checks + change_checks
+    if not change_checks:
+        return Decision(False, "A champion exists but no change threshold (min_improvement) is set.", checks)
+    if all(c.passed for c in checks):
+        return Decision(
+            True, "The challenger passed every value threshold and beat the champion by the margins.", checks
+        )
+    return Decision(False, f"The champion stays: {_failed(checks)}.", checks)
