@@ -1,0 +1,260 @@
+"""The registry interface, the version record, and the alias rules every backend shares.
+
+A backend implements four primitives (`_add_version`, `_versions`, `_update_aliases` and, when its
+model folders are not plain local paths, `_readable_folder`); everything else lives here once.
+
+Aliases: `champion` serves, `previous` is the fallback, any other name is free. The promotion
+history is kept as aliases too, `promoted-<n>` on the version chosen by the n-th promotion still on
+record, so both backends store it the same way (Vertex shows it in the console). Its last entry is
+the champion, the one before it `previous`; `rollback` removes the rolled-back version from it
+entirely, so rolling back again never returns to that version.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from components.common import model_files
+
+CHAMPION = "champion"
+PREVIOUS = "previous"
+HISTORY_PREFIX = "promoted-"
+HISTORY_DEPTH = 20  # promotions kept for rollback; older ones are forgotten
+
+Aliases = dict[str, int]
+
+# Vertex AI's rules, applied to both backends so a name valid in one is valid in the other.
+_MODEL_NAME = re.compile(r"[a-z][a-z0-9_-]{0,62}")
+_ALIAS = re.compile(r"[a-z][a-zA-Z0-9-]{0,126}[a-z0-9]")
+_HISTORY_ALIAS = re.compile(rf"{HISTORY_PREFIX}(\d+)")
+
+
+class RegistryError(LookupError):
+    """A model, version or alias that the registry does not hold, or an alias move it cannot make."""
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One registered version of a model.
+
+    `uri` is the version's model folder (model.joblib + metadata.json), `sha256` the model file's
+    digest recorded at registration, `metadata` the folder's metadata.json, `labels` lineage such as
+    the ClearML task id and the pipeline run id, `created_at` an ISO 8601 UTC time.
+    """
+
+    name: str
+    version: int
+    uri: str
+    sha256: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    aliases: list[str] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
+    created_at: str = ""
+
+
+def parse_ref(ref: int | str) -> int | str:
+    """A version number (int or numeric string) as an int; anything else is an alias."""
+    if isinstance(ref, bool) or not isinstance(ref, int | str):
+        raise TypeError(f"a version reference is an int or a str, not {ref!r}")
+    if isinstance(ref, int):
+        return ref
+    return int(ref) if re.fullmatch(r"[0-9]+", ref.strip()) else ref
+
+
+def check_model_name(name: str) -> str:
+    if not _MODEL_NAME.fullmatch(name or ""):
+        raise ValueError(
+            f"model name {name!r}: use 1-63 lowercase letters, digits, '_' or '-', starting with a letter"
+        )
+    return name
+
+
+def check_alias(alias: str) -> str:
+    if _HISTORY_ALIAS.fullmatch(alias or ""):
+        raise ValueError(f"alias {alias!r}: names '{HISTORY_PREFIX}<n>' are kept for the promotion history")
+    if not _ALIAS.fullmatch(alias or ""):
+        raise ValueError(
+            f"alias {alias!r}: use 2-128 letters, digits or '-', starting with a lowercase letter "
+            "and ending with a lowercase letter or digit"
+        )
+    return alias
+
+
+History = list[tuple[int, int]]  # (n of `promoted-<n>`, version), oldest first
+
+
+def _history(aliases: Aliases) -> History:
+    return sorted(
+        (int(match[1]), version)
+        for alias, version in aliases.items()
+        if (match := _HISTORY_ALIAS.fullmatch(alias))
+    )
+
+
+def _appended(history: History, version: int) -> History:
+    return [*history, (history[-1][0] + 1 if history else 1, version)]
+
+
+def _with_history(aliases: Aliases, history: History) -> Aliases:
+    """`aliases` with the history aliases, `champion` and `previous` rewritten from `history`."""
+    history = history[-HISTORY_DEPTH:]
+    kept = {
+        alias: version
+        for alias, version in aliases.items()
+        if alias not in (CHAMPION, PREVIOUS) and not _HISTORY_ALIAS.fullmatch(alias)
+    }
+    entries = {f"{HISTORY_PREFIX}{n}": version for n, version in history}
+    pointers = dict(zip((CHAMPION, PREVIOUS), reversed([version for _, version in history]), strict=False))
+    return {**kept, **entries, **pointers}
+
+
+def promoted(aliases: Aliases, version: int) -> Aliases:
+    """Aliases after promoting `version`: it becomes champion, the old champion (if any) previous."""
+    current = aliases.get(CHAMPION)
+    if current == version:
+        return aliases
+    history = _history(aliases)
+    # The history ends with the current champion (or, with none, the current previous), also
+    # when that alias was moved by hand.
+    anchor = current if current is not None else aliases.get(PREVIOUS)
+    if anchor is not None and (not history or history[-1][1] != anchor):
+        history = _appended(history, anchor)
+    return _with_history(aliases, _appended(history, version))
+
+
+def rolled_back(aliases: Aliases, where: str) -> Aliases:
+    """Aliases after moving champion back to previous; RegistryError when there is no previous.
+
+    The rolled-back version leaves the history entirely; `previous` becomes the champion that
+    preceded the restored one, or goes when there is none.
+    """
+    current, target = aliases.get(CHAMPION), aliases.get(PREVIOUS)
+    if target is None:
+        raise RegistryError(f"{where}: no '{PREVIOUS}' alias, nothing to roll back to")
+    if target == current:
+        raise RegistryError(f"{where}: '{PREVIOUS}' and '{CHAMPION}' are both version {current}")
+    history: History = []
+    for n, version in _history(aliases):
+        if version != current and (not history or history[-1][1] != version):
+            history.append((n, version))
+    versions = [version for _, version in history]
+    if target in versions:
+        history = history[: len(versions) - versions[::-1].index(target)]
+    else:
+        history = _appended(history, target)
+    return _with_history(aliases, history)
+
+
+def _aliases_of(versions: list[ModelVersion]) -> Aliases:
+    return {alias: found.version for found in versions for alias in found.aliases}
+
+
+class Registry(ABC):
+    """A model registry: numbered versions of named models, aliases, promotion and rollback."""
+
+    uri: str  # how the registry is named in messages
+
+    # -- backend primitives -------------------------------------------------------------------
+    @abstractmethod
+    def _add_version(self, record: ModelVersion, folder: str) -> ModelVersion:
+        """Store `folder` as the next version of `record.name`; returns the record with its number."""
+
+    @abstractmethod
+    def _versions(self, name: str) -> list[ModelVersion]:
+        """Every version of `name`, oldest first, aliases included; empty if the model is unknown."""
+
+    @abstractmethod
+    def _update_aliases(self, name: str, change: Callable[[Aliases], Aliases]) -> None:
+        """Replace the aliases of `name` by `change(current aliases)`, as one step where possible."""
+
+    def _readable_folder(self, uri: str) -> str:
+        """Where to read the model folder `uri` from."""
+        return uri
+
+    # -- public API ---------------------------------------------------------------------------
+    def register(
+        self,
+        name: str,
+        model_folder: str,
+        metrics: dict[str, float] | None = None,
+        labels: dict[str, str] | None = None,
+    ) -> ModelVersion:
+        """Add the model folder (model.joblib + metadata.json) as the next version of `name`."""
+        check_model_name(name)
+        folder = self._readable_folder(str(model_folder))
+        try:
+            sha256 = model_files.verify(folder)
+        except model_files.ModelIntegrityError as error:
+            raise model_files.ModelIntegrityError(f"{self.uri}: cannot register {name!r}: {error}") from None
+        record = ModelVersion(
+            name=name,
+            version=0,
+            uri=str(model_folder),
+            sha256=sha256,
+            metadata=model_files.read_metadata(folder),
+            metrics={key: float(value) for key, value in (metrics or {}).items()},
+            labels={key: str(value) for key, value in (labels or {}).items()},
+        )
+        return self._add_version(record, folder)
+
+    def versions(self, name: str) -> list[ModelVersion]:
+        """Every version of `name`, oldest first."""
+        found = self._versions(check_model_name(name))
+        if not found:
+            raise RegistryError(f"{self.uri}: no model named {name!r}")
+        return found
+
+    def aliases(self, name: str) -> Aliases:
+        """Alias -> version number for `name`."""
+        return _aliases_of(self.versions(name))
+
+    def get(self, name: str, ref: int | str) -> ModelVersion:
+        """The version of `name` that `ref` (a version number, numeric string or alias) names."""
+        wanted = parse_ref(ref)
+        found = self.versions(name)
+        for candidate in found:
+            if wanted == candidate.version or wanted in candidate.aliases:
+                return candidate
+        if isinstance(wanted, int):
+            raise RegistryError(
+                f"{self.uri}: model {name!r} has no version {wanted} (latest is v{found[-1].version})"
+            )
+        known = ", ".join(f"{alias} -> v{version}" for alias, version in sorted(_aliases_of(found).items()))
+        raise RegistryError(
+            f"{self.uri}: model {name!r} has no alias {wanted!r} (aliases: {known or 'none'})"
+        )
+
+    def set_alias(self, name: str, alias: str, version: int | str) -> ModelVersion:
+        """Point `alias` at `version` (moving it from any other version)."""
+        check_alias(alias)
+        target = self.get(name, version).version
+        self._update_aliases(name, lambda aliases: {**aliases, alias: target})
+        return self.get(name, target)
+
+    def promote(self, name: str, version: int | str) -> ModelVersion:
+        """Make `version` the champion; the old champion, if any and different, becomes previous."""
+        target = self.get(name, version).version
+        self._update_aliases(name, lambda aliases: promoted(aliases, target))
+        return self.get(name, CHAMPION)
+
+    def rollback(self, name: str) -> ModelVersion:
+        """Move champion back to previous; previous moves one promotion further back, or goes."""
+        self.versions(name)
+        self._update_aliases(name, lambda aliases: rolled_back(aliases, f"{self.uri}: model {name!r}"))
+        return self.get(name, CHAMPION)
+
+    def load(self, name: str, ref: int | str) -> tuple[Any, dict[str, Any]]:
+        """The model and its metadata, refused (ModelIntegrityError) unless its sha256 is the registered one."""
+        found = self.get(name, ref)
+        where = f"{self.uri}: model {name!r} version {found.version}"
+        if not found.sha256:
+            raise model_files.ModelIntegrityError(f"{where}: no sha256 was recorded; refusing to load")
+        try:
+            return model_files.load(self._readable_folder(found.uri), found.sha256)
+        except model_files.ModelIntegrityError as error:
+            raise model_files.ModelIntegrityError(f"{where}: {error}") from None

@@ -1,0 +1,1 @@
+"""Loopback stand-ins for cloud APIs, driven by the real client libraries in tests."""

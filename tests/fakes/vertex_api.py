@@ -1,0 +1,253 @@
+"""A loopback fake of the Vertex AI REST API (v1) for the real google-cloud-aiplatform client.
+
+    with FakeVertexAPI() as api:
+        aiplatform.init(project="p", location="us-central1", api_endpoint=api.endpoint,
+                        api_transport="rest", credentials=AnonymousCredentials())
+        ...
+        api.calls("POST", "models:upload")  # the recorded requests, JSON bodies parsed
+
+It records every request (method, path, query, JSON body) and answers the Model Registry calls
+(upload, get, listVersions, mergeVersionAliases, operations) with JSON shaped like Vertex AI's:
+resource names carry the project number, long-running operations come back already done, errors
+use Google's `{"error": {"code", "message", "status"}}` form. Extend it with `add_route`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+_LOCATION = r"/v1/projects/[^/]+/locations/([^/]+)"
+_MODEL = _LOCATION + r"/models/([^/@:]+)(?:@([^/:]+))?"
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str  # percent-decoded, without the query
+    query: dict[str, list[str]]
+    body: Any  # the parsed JSON body, None when there is none
+
+
+class ApiError(Exception):
+    """Raised by a route to answer with a Google API error."""
+
+    def __init__(self, code: int, status: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.status, self.message = code, status, message
+
+
+Handler = Callable[..., tuple[int, Any]]
+
+
+class FakeVertexAPI:
+    """Vertex AI's REST API on 127.0.0.1 at a random port; `endpoint` is its base URL."""
+
+    def __init__(self, project_number: str = "123456789012") -> None:
+        self.project_number = project_number
+        self.requests: list[RecordedRequest] = []
+        self.models: dict[str, list[dict[str, Any]]] = {}  # model id -> its versions (Model JSON)
+        self.operations: dict[str, dict[str, Any]] = {}
+        self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        self._ids = itertools.count(1000)
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self.add_route("POST", _LOCATION + r"/models:upload", self._upload)
+        self.add_route("GET", _LOCATION + r"/models/([^/@:]+):listVersions", self._list_versions)
+        self.add_route("POST", _MODEL + r":mergeVersionAliases", self._merge_version_aliases)
+        self.add_route("GET", _MODEL, self._get_model)
+        self.add_route("GET", r"/v1/(projects/[^/]+/locations/[^/]+/.*operations/[^/]+)", self._get_operation)
+
+    # -- server ----------------------------------------------------------------------------------
+    def add_route(self, method: str, pattern: str, handler: Handler) -> None:
+        """Answer `method` requests whose path fully matches `pattern` with
+        `handler(request, *groups) -> (HTTP status, JSON body)`; earlier routes win."""
+        self._routes.append((method, re.compile(pattern), handler))
+
+    @property
+    def endpoint(self) -> str:
+        assert self._server, "start() the fake first"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> FakeVertexAPI:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(self))
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def __enter__(self) -> FakeVertexAPI:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def calls(self, method: str, path_pattern: str) -> list[RecordedRequest]:
+        """The recorded `method` requests whose path contains a match of `path_pattern`."""
+        return [
+            request
+            for request in self.requests
+            if request.method == method and re.search(path_pattern, request.path)
+        ]
+
+    def dispatch(self, request: RecordedRequest) -> tuple[int, Any]:
+        with self._lock:
+            self.requests.append(request)
+            for method, pattern, handler in self._routes:
+                if method == request.method and (match := pattern.fullmatch(request.path)):
+                    try:
+                        return handler(request, *match.groups())
+                    except ApiError as error:
+                        return error.code, _error(error.code, error.status, error.message)
+            return 404, _error(
+                404, "NOT_FOUND", f"fake Vertex AI: no route for {request.method} {request.path}"
+            )
+
+    # -- model registry ---------------------------------------------------------------------------
+    def model_name(self, location: str, model_id: str) -> str:
+        return f"projects/{self.project_number}/locations/{location}/models/{model_id}"
+
+    def _versions_of(self, model_id: str) -> list[dict[str, Any]]:
+        if model_id not in self.models:
+            raise ApiError(404, "NOT_FOUND", f"Model {model_id} does not exist.")
+        return self.models[model_id]
+
+    def _version(self, model_id: str, ref: str | None) -> dict[str, Any]:
+        ref = ref or "default"
+        for version in self._versions_of(model_id):
+            if ref in (version["versionId"], *version["versionAliases"]):
+                return version
+        raise ApiError(404, "NOT_FOUND", f"Model version {model_id}@{ref} does not exist.")
+
+    def _upload(self, request: RecordedRequest, location: str) -> tuple[int, Any]:
+        body = request.body
+        if parent := body.get("parentModel"):
+            model_id = parent.rsplit("/", 1)[-1]
+            versions = self._versions_of(model_id)
+        else:
+            model_id = body.get("modelId") or str(next(self._ids))
+            if model_id in self.models:
+                raise ApiError(409, "ALREADY_EXISTS", f"Model {model_id} already exists.")
+            versions = self.models[model_id] = []
+        now = _now()
+        aliases = list(body["model"].get("versionAliases", []))
+        for alias in aliases:  # a new default version takes the alias over
+            for version in versions:
+                if alias in version["versionAliases"]:
+                    version["versionAliases"].remove(alias)
+        version_id = str(len(versions) + 1)
+        versions.append(
+            {
+                **body["model"],
+                "name": self.model_name(location, model_id),
+                "versionId": version_id,
+                "versionAliases": aliases,
+                "createTime": versions[0]["createTime"] if versions else now,
+                "updateTime": now,
+                "versionCreateTime": now,
+                "versionUpdateTime": now,
+                "etag": f"etag-{next(self._ids)}",
+                "supportedDeploymentResourcesTypes": ["DEDICATED_RESOURCES"],
+                "supportedInputStorageFormats": ["jsonl", "csv", "bigquery", "file-list"],
+                "supportedOutputStorageFormats": ["jsonl", "bigquery"],
+            }
+        )
+        operation = {
+            "name": f"{self.model_name(location, model_id)}/operations/{next(self._ids)}",
+            "metadata": {
+                "@type": "type.googleapis.com/google.cloud.aiplatform.v1.UploadModelOperationMetadata",
+                "genericMetadata": {"createTime": now, "updateTime": now},
+            },
+            "done": True,
+            "response": {
+                "@type": "type.googleapis.com/google.cloud.aiplatform.v1.UploadModelResponse",
+                "model": self.model_name(location, model_id),
+                "modelVersionId": version_id,
+            },
+        }
+        self.operations[operation["name"]] = operation
+        return 200, operation
+
+    def _get_model(self, request: RecordedRequest, location: str, model_id: str, ref: str | None):
+        return 200, self._version(model_id, ref)
+
+    def _list_versions(self, request: RecordedRequest, location: str, model_id: str):
+        return 200, {"models": self._versions_of(model_id)}
+
+    def _merge_version_aliases(self, request: RecordedRequest, location: str, model_id: str, ref: str | None):
+        target = self._version(model_id, ref)
+        for change in request.body.get("versionAliases", []):
+            alias = change.removeprefix("-")
+            if change.startswith("-"):
+                if alias == "default":
+                    raise ApiError(400, "INVALID_ARGUMENT", "The default alias cannot be removed.")
+                if alias in target["versionAliases"]:
+                    target["versionAliases"].remove(alias)
+                continue
+            holder = next(
+                (version for version in self.models[model_id] if alias in version["versionAliases"]), None
+            )
+            if holder is not None and holder is not target:
+                raise ApiError(
+                    400,
+                    "INVALID_ARGUMENT",
+                    f"Alias {alias} is already used by version {holder['versionId']} of model {model_id}.",
+                )
+            if holder is None:
+                target["versionAliases"].append(alias)
+        target["versionUpdateTime"] = _now()
+        return 200, target
+
+    def _get_operation(self, request: RecordedRequest, name: str):
+        if name not in self.operations:
+            raise ApiError(404, "NOT_FOUND", f"Operation {name} does not exist.")
+        return 200, self.operations[name]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _error(code: int, status: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "status": status}}
+
+
+def _handler_class(api: FakeVertexAPI) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _answer(self) -> None:
+            url = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            request = RecordedRequest(
+                method=self.command,
+                path=unquote(url.path),
+                query=parse_qs(url.query),
+                body=json.loads(raw) if raw else None,
+            )
+            status, body = api.dispatch(request)
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=UTF-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PATCH = do_DELETE = _answer
+
+        def log_message(self, *_: object) -> None:  # keep test output clean
+            pass
+
+    return Handler
