@@ -97,7 +97,7 @@ def sha256(uri: str) -> str:
     return digest.hexdigest()
 
 
-def _is_csv(path: str) -> bool:
+def is_csv(path: str) -> bool:
     return path.lower().endswith((".csv", ".csv.gz"))
 
 
@@ -112,14 +112,28 @@ def _select(table: pa.Table, columns: list[str] | None, uri: str) -> pa.Table:
     return table.select(columns)
 
 
-def read_arrow(uri: str, columns: list[str] | None = None) -> pa.Table:
-    """Read a parquet file, a folder of parquet files or a CSV file into an Arrow table."""
+def _readable(uri: str) -> tuple[pa_fs.FileSystem, str, pa_fs.FileInfo]:
     fs, path = filesystem(uri)
     info = fs.get_file_info(path)
     if info.type == pa_fs.FileType.NotFound:
         raise DataError(f"{uri}: file not found")
     if info.type == pa_fs.FileType.File and info.size == 0:
         raise DataError(f"{uri}: file is empty (0 bytes)")
+    return fs, path, info
+
+
+def open_dataset(uri: str) -> pa_dataset.Dataset:
+    """A streaming view (no data read yet) of a parquet file or folder, or a CSV file."""
+    fs, path, _ = _readable(uri)
+    try:
+        return pa_dataset.dataset(path, filesystem=fs, format="csv" if is_csv(path) else "parquet")
+    except (pa.ArrowInvalid, OSError) as error:
+        raise DataError(f"{uri}: cannot be read as a table ({error})") from None
+
+
+def read_arrow(uri: str, columns: list[str] | None = None) -> pa.Table:
+    """Read a parquet file, a folder of parquet files or a CSV file into an Arrow table."""
+    fs, path, info = _readable(uri)
     try:
         if info.type == pa_fs.FileType.Directory:
             table = pa_dataset.dataset(path, filesystem=fs, format="parquet").to_table()
@@ -127,9 +141,9 @@ def read_arrow(uri: str, columns: list[str] | None = None) -> pa.Table:
             with fs.open_input_file(path) as source:
                 is_parquet = source.read(4) == _PARQUET_MAGIC
                 source.seek(0)
-                if is_parquet and not _is_csv(path):
+                if is_parquet and not is_csv(path):
                     table = pq.read_table(source)
-                elif _is_csv(path):
+                elif is_csv(path):
                     options = pa_csv.ConvertOptions(strings_can_be_null=True)
                     table = pa_csv.read_csv(source, convert_options=options)
                 else:
@@ -148,7 +162,7 @@ def write_table(frame: pd.DataFrame | pa.Table, uri: str) -> None:
     """Write a table atomically: CSV when `uri` ends in .csv, parquet otherwise."""
     table = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
     with atomic_output(uri) as stream:
-        if _is_csv(uri):
+        if is_csv(uri):
             pa_csv.write_csv(table, stream)
         else:
             pq.write_table(table, stream)

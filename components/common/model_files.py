@@ -74,3 +74,13 @@ def load(folder: str, expected_sha256: str = "") -> tuple[Any, dict[str, Any]]:
     path, data = _read_model_file(folder)
     _check(path, data, expected_sha256 or metadata.get("sha256", ""))
     return joblib.load(_bytes_io.BytesIO(data)), metadata
+
+
+def copy(source: str, target: str, expected_sha256: str = "") -> str:
+    """Copy a model folder byte for byte, refusing a model file that does not match; returns its sha256."""
+    path, data = _read_model_file(source)
+    metadata = read_metadata(source)
+    digest = _check(path, data, expected_sha256 or metadata.get("sha256", ""))
+    io.write_bytes(_join(target, MODEL_FILE), data)
+    io.write_json(_join(target, METADATA_FILE), metadata)
+    return digest

@@ -1,0 +1,63 @@
+"""KFP interface of batch_predict; the work is in `core`."""
+
+from kfp import dsl
+from kfp.dsl import Dataset, Input, Metrics, Model, Output
+
+from components.images import image
+
+
+@dsl.component(base_image=image("batch_predict"), install_kfp_package=False)
+def batch_predict(
+    model: Input[Model],
+    predictions: Output[Dataset],
+    metrics: Output[Metrics],
+    data: Input[Dataset] = None,
+    data_uri: str = "",
+    id_columns: list = None,
+    run_id: str = "",
+    shard_index: int = 0,
+    shard_count: int = 1,
+    batch_rows: int = 50_000,
+):
+    """Scores a table with a model, streaming in batches so memory stays bounded.
+
+    Writes one row per input row: the id columns, `prediction`, `score` (positive-class
+    probability for a binary classifier), `model_name`, `model_version`, `run_id` and `scored_at`.
+    The output is written atomically and its row count is checked against the input's. With
+    `shard_count` > 1, scores only shard `shard_index` (every shard_count-th parquet row group),
+    so shards can run in parallel on separate machines (see the batch scoring pipeline).
+
+    Args:
+        model: The model to score with (e.g. resolve_model's output); its sha256 is checked.
+        data: The table to score, as a Dataset artifact (or give `data_uri`).
+        data_uri: The table to score: parquet file or folder, or CSV; local, /gcs/ or gs://.
+        id_columns: Columns copied to the output to identify each row (e.g. ["customer_id"]).
+        run_id: Recorded on every row (the pipeline passes its job id).
+        shard_index: Which shard to score, from 0.
+        shard_count: How many shards the input is cut into.
+        batch_rows: Rows per batch; peak memory grows with it, not with the input size.
+
+    Returns:
+        predictions: The scored rows (parquet).
+        metrics: rows, batches, rows_per_second.
+    """
+    from components.batch_predict import core
+    from components.common import inputs, model_files
+    from components.common.tracking import track
+
+    path, uri = inputs.table_source(data, data_uri, "batch_predict")
+    loaded, metadata = model_files.load(model.path, model.metadata.get("sha256", ""))
+    run_info = core.ScoringRun(
+        model.metadata.get("name", ""), int(model.metadata.get("version", 0)), run_id, tuple(id_columns or ())
+    )
+    params = {"data": uri, "model_version": run_info.model_version, "shard": f"{shard_index}/{shard_count}"}
+    with track("batch_predict", params=params) as run:
+        result = core.score_table(
+            loaded, metadata, path, predictions.path, run_info, batch_rows, shard_index, shard_count
+        )
+        predictions.metadata.update(
+            {"rows": result.rows_out, "task": metadata.get("task", ""), "shard": shard_index}
+        )
+        for name, value in result.metrics().items():
+            metrics.log_metric(name, value)
+        run.log_metrics(result.metrics())

@@ -1,0 +1,40 @@
+"""KFP interface of plan_shards; the work is in `core`."""
+
+from typing import NamedTuple
+
+from kfp import dsl
+from kfp.dsl import Dataset, Input
+
+from components.images import image
+
+
+@dsl.component(base_image=image("plan_shards"), install_kfp_package=False)
+def plan_shards(
+    data: Input[Dataset] = None,
+    data_uri: str = "",
+    rows_per_shard: int = 1_000_000,
+    max_shards: int = 32,
+) -> NamedTuple("Outputs", shard_indexes=list, shard_count=int, rows=int):
+    """Plans how many shards a table is scored in, for `dsl.ParallelFor` over batch_predict.
+
+    A shard is a set of whole parquet row groups; a CSV file is a single shard.
+
+    Args:
+        data: The table to score, as a Dataset artifact (or give `data_uri`).
+        data_uri: The table to score: parquet file or folder, or CSV; local, /gcs/ or gs://.
+        rows_per_shard: About how many rows one shard (one machine on Vertex) scores.
+        max_shards: The most shards, whatever the size.
+
+    Returns:
+        shard_indexes: [0, 1, ..., shard_count - 1], the items of the ParallelFor.
+        shard_count: How many shards.
+        rows: Rows in the table, which the published output must match.
+    """
+    from components.common import inputs
+    from components.common.logging import logger
+    from components.plan_shards import core
+
+    path, uri = inputs.table_source(data, data_uri, "plan_shards")
+    shards = core.plan(path, rows_per_shard, max_shards)
+    logger.info("%s: %d rows in %d pieces -> %d shard(s)", uri, shards.rows, shards.pieces, shards.count)
+    return (shards.indexes, shards.count, shards.rows)

@@ -1,0 +1,32 @@
+"""Cut a table into shards that score in parallel: whole parquet row groups, about N rows each."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from components.common import io
+
+
+@dataclass(frozen=True)
+class ShardPlan:
+    rows: int
+    pieces: int  # parquet row groups (a CSV file is one piece)
+    count: int
+
+    @property
+    def indexes(self) -> list[int]:
+        return list(range(self.count))
+
+
+def plan(uri: str, rows_per_shard: int = 1_000_000, max_shards: int = 32) -> ShardPlan:
+    """As many shards as `rows_per_shard` asks for, but no more than pieces or `max_shards`."""
+    if rows_per_shard < 1 or max_shards < 1:
+        raise ValueError("rows_per_shard and max_shards must be at least 1")
+    dataset = io.open_dataset(uri)
+    pieces = 0
+    for fragment in dataset.get_fragments():
+        pieces += fragment.num_row_groups if hasattr(fragment, "num_row_groups") else 1
+    rows = dataset.count_rows()
+    count = max(1, min(pieces, max_shards, math.ceil(rows / rows_per_shard)))
+    return ShardPlan(rows, pieces, count)

@@ -1,0 +1,55 @@
+"""KFP interface of publish_predictions; the work is in `core`."""
+
+from typing import NamedTuple
+
+from kfp import dsl
+from kfp.dsl import Dataset, Input, Metrics, Output
+
+from components.images import image
+
+
+@dsl.component(base_image=image("publish_predictions"), install_kfp_package=False)
+def publish_predictions(
+    parts: Input[list[Dataset]],
+    metrics: Output[Metrics],
+    output_uri: str,
+    run_date: str = "",
+    schedule_time: str = "",
+    expected_rows: int = -1,
+    min_score_std: float = 0.001,
+) -> NamedTuple("Outputs", uri=str, run_date=str):
+    """Checks scored shards and publishes them, partitioned by run date, atomically.
+
+    Writes `<output_uri>/run_date=<YYYY-MM-DD>/predictions.parquet` only after checking every row:
+    the row count equals `expected_rows`, `prediction` and `score` have no nulls, classification
+    scores lie in [0, 1], and the scores are not collapsed to one value. A rerun for the same
+    date replaces the file (never a duplicate); a failed check leaves the previous file in place.
+
+    Args:
+        parts: The scored shards (batch_predict outputs, collected from the ParallelFor).
+        output_uri: Where predictions are published: a local folder, /gcs/ path or gs:// URI.
+        run_date: The partition date, YYYY-MM-DD. Empty: the schedule time's date, else today (UTC).
+        schedule_time: The pipeline's schedule time (the pipeline passes Vertex's placeholder).
+        expected_rows: The input's row count; -1 skips that check.
+        min_score_std: The smallest standard deviation of `score` that counts as not collapsed.
+
+    Returns:
+        metrics: rows, score_mean, score_std.
+        uri: The published file.
+        run_date: The partition date used.
+    """
+    from components.common.logging import logger
+    from components.common.tracking import track
+    from components.publish_predictions import core
+
+    day = core.run_date(run_date, schedule_time)
+    classification = all(part.metadata.get("task", "classification") == "classification" for part in parts)
+    with track("publish_predictions", params={"output_uri": output_uri, "run_date": day}) as run:
+        published = core.publish(
+            [part.path for part in parts], output_uri, day, expected_rows, classification, min_score_std
+        )
+        for name, value in published.metrics().items():
+            metrics.log_metric(name, value)
+        run.log_metrics(published.metrics())
+    logger.info("published %d predictions to %s", published.rows, published.uri)
+    return (published.uri, published.run_date)

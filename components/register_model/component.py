@@ -1,0 +1,71 @@
+"""KFP interface of register_model; the work is in `core`."""
+
+from typing import NamedTuple
+
+from google_cloud_pipeline_components.types.artifact_types import VertexModel
+from kfp import dsl
+from kfp.dsl import Input, Model, Output
+
+from components.images import image
+
+
+@dsl.component(base_image=image("register_model"), install_kfp_package=False)
+def register_model(
+    model: Input[Model],
+    vertex_model: Output[VertexModel],
+    model_name: str,
+    registry_uri: str = "",
+    metrics_json: str = "",
+    promote: bool = False,
+    pipeline_run_id: str = "",
+) -> NamedTuple("Outputs", version=int, champion_version=int):
+    """Registers a model as the next version in a model registry, and promotes it if asked.
+
+    The version is always registered, for lineage, with its metrics, the sha256 of its model
+    file, the ClearML task id of its training and the pipeline run id. With `promote`, the alias
+    `champion` moves to it and `previous` to the old champion (`keel registry rollback` undoes it).
+
+    Args:
+        model: The trained model (train_model's output).
+        model_name: The registered model's name (lowercase letters, digits, `-`, `_`).
+        registry_uri: A local folder or file:// URI (the embedded registry), or
+            vertex://projects/P/locations/L for Vertex AI Model Registry (the model folder must then
+            be on gs://, as pipeline artifacts are on Vertex). Empty: KEEL_HOME's local registry.
+        metrics_json: The model's evaluation metrics as JSON (evaluate_model's `metrics_json`).
+        promote: Make this version the champion (select_model's `promote`).
+        pipeline_run_id: Recorded with the version (the pipeline passes its job id).
+
+    Returns:
+        vertex_model: The version in Vertex AI Model Registry (`resourceName` in its metadata),
+            for Google Cloud Pipeline Components such as ModelBatchPredictOp; left empty for a
+            local registry.
+        version: The new version number (from 1).
+        champion_version: The champion's version after this step (0 if there is none).
+    """
+    from components.common.config import settings
+    from components.common.logging import logger
+    from components.common.registry import open_registry
+    from components.common.tracking import track
+    from components.register_model import core
+
+    registry = open_registry(registry_uri or settings().registry_uri)
+    labels = {
+        "pipeline_run_id": pipeline_run_id,
+        "training_tracking_id": model.metadata.get("tracking_id", ""),
+    }
+    with track("register_model", params={"registry": registry.uri, "model_name": model_name}) as run:
+        labels["registration_tracking_id"] = run.id
+        done = core.register(registry, model_name, model.path, metrics_json, promote, labels)
+        run.log_metrics({"version": done.version.version, "champion_version": done.champion_version})
+    resource = done.vertex_resource(registry)
+    if resource:
+        vertex_model.metadata["resourceName"] = resource
+        vertex_model.uri = f"https://{registry.location}-aiplatform.googleapis.com/v1/{resource}"
+    logger.info(
+        "registered %s v%d in %s; champion is v%d",
+        model_name,
+        done.version.version,
+        registry.uri,
+        done.champion_version,
+    )
+    return (done.version.version, done.champion_version)

@@ -1,0 +1,42 @@
+"""Register a trained model as the next version, and promote it when selection says so."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from components.common.registry import CHAMPION, ModelVersion, Registry, RegistryError
+
+
+@dataclass
+class Registration:
+    version: ModelVersion
+    champion_version: int  # 0 when the model has no champion
+    promoted: bool
+
+    def vertex_resource(self, registry: Registry) -> str:
+        """`projects/P/locations/L/models/NAME@VERSION` on Vertex; empty for other registries."""
+        name = getattr(registry, "resource_name", None)
+        return f"{name(self.version.name)}@{self.version.version}" if name else ""
+
+
+def register(
+    registry: Registry,
+    name: str,
+    model_folder: str,
+    metrics_json: str = "",
+    promote: bool = False,
+    labels: dict[str, str] | None = None,
+) -> Registration:
+    """Always register (for lineage); move `champion` (and `previous`) to it only if `promote`."""
+    metrics = json.loads(metrics_json) if metrics_json else {}
+    version = registry.register(
+        name, model_folder, metrics=metrics, labels={k: v for k, v in (labels or {}).items() if v}
+    )
+    if promote:
+        registry.promote(name, version.version)
+    try:
+        champion = registry.get(name, CHAMPION).version
+    except RegistryError:
+        champion = 0
+    return Registration(registry.get(name, version.version), champion, promote)

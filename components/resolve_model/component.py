@@ -1,0 +1,73 @@
+"""KFP interface of resolve_model; the work is in `core`."""
+
+from typing import NamedTuple
+
+from kfp import dsl
+from kfp.dsl import Dataset, Input, Markdown, Metrics, Model, Output
+
+from components.images import image
+
+
+@dsl.component(base_image=image("resolve_model"), install_kfp_package=False)
+def resolve_model(
+    model: Output[Model],
+    report: Output[Markdown],
+    metrics: Output[Metrics],
+    model_name: str,
+    registry_uri: str = "",
+    data: Input[Dataset] = None,
+    data_uri: str = "",
+    sample_rows: int = 200,
+) -> NamedTuple("Outputs", version=int, fell_back=bool):
+    """Picks the registered model to score with, falling back when the champion is not usable.
+
+    Tries the `champion`, then `previous`, then older versions, newest first. A version is used
+    only if its model file matches the sha256 recorded at registration and it predicts finite,
+    in-range scores on the first `sample_rows` rows of the data to score. Every attempt and its
+    outcome is recorded (report, metrics, ClearML, WARNING logs). Fails when no version is usable.
+
+    Args:
+        model_name: The registered model's name.
+        registry_uri: A local folder or file:// URI, or vertex://projects/P/locations/L. Empty: the
+            local registry under KEEL_HOME (default .keel/registry).
+        data: The data to score, as a Dataset artifact (or give `data_uri`).
+        data_uri: The data to score: a local path, /gcs/ path or gs:// URI.
+        sample_rows: How many rows the smoke prediction uses.
+
+    Returns:
+        model: A verified copy of the chosen version (model.joblib + metadata.json); its metadata
+            names the model, version and registry.
+        report: Which versions were tried and why each was or was not used (Markdown).
+        metrics: version, fell_back (1 or 0) and attempts.
+        version: The chosen version number.
+        fell_back: True when the champion was not used.
+    """
+    from components.common import inputs, io, model_files
+    from components.common.config import settings
+    from components.common.registry import open_registry
+    from components.common.tracking import track
+    from components.resolve_model import core
+
+    path, uri = inputs.table_source(data, data_uri, "resolve_model")
+    registry = open_registry(registry_uri or settings().registry_uri)
+    with track(
+        "resolve_model", params={"model_name": model_name, "registry": registry.uri, "data": uri}
+    ) as run:
+        sample = io.open_dataset(path).head(sample_rows).to_pandas()
+        chosen = core.resolve(registry, model_name, sample, source=uri)
+        model_files.copy(chosen.version.uri, model.path, chosen.version.sha256)
+        model.metadata.update(
+            {"name": model_name, "version": chosen.version.version, "registry": registry.uri}
+        )
+        summary = {
+            "version": chosen.version.version,
+            "fell_back": int(chosen.fell_back),
+            "attempts": len(chosen.attempts),
+        }
+        for name, value in summary.items():
+            metrics.log_metric(name, value)
+        run.log_metrics(summary)
+        with open(report.path, "w") as out:
+            out.write(chosen.to_markdown())
+        run.log_artifact("resolution", report.path)
+    return (chosen.version.version, chosen.fell_back)
