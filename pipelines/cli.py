@@ -101,6 +101,36 @@ def cmd_sample_data(args: argparse.Namespace) -> None:
     print(f"wrote {args.output}")
 
 
+def _registry(args: argparse.Namespace):
+    from components.common.registry import open_registry
+
+    return open_registry(args.registry or settings().registry_uri)
+
+
+def _print_version(found) -> None:
+    aliases = f" [{', '.join(sorted(found.aliases))}]" if found.aliases else ""
+    metrics = ", ".join(f"{k}={v:.4f}" for k, v in sorted(found.metrics.items()))
+    print(f"v{found.version}{aliases}  {found.created_at}  sha256={found.sha256[:12]}  {metrics}")
+
+
+def cmd_registry(args: argparse.Namespace) -> None:
+    registry = _registry(args)
+    if args.action == "list":
+        for found in registry.versions(args.model):
+            _print_version(found)
+    elif args.action == "show":
+        found = registry.get(args.model, args.ref)
+        print(json.dumps({**vars(found), "registry": registry.uri}, indent=2, default=str))
+    elif args.action == "promote":
+        found = registry.promote(args.model, args.ref)
+        print(f"{args.model}: champion is now v{found.version}")
+        _print_version(found)
+    elif args.action == "rollback":
+        found = registry.rollback(args.model)
+        print(f"{args.model}: rolled back; champion is now v{found.version}")
+        _print_version(found)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from components.common.sample_data import BROKEN_VARIANTS
 
@@ -143,6 +173,26 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--broken", choices=BROKEN_VARIANTS)
     sample.set_defaults(handler=cmd_sample_data)
+
+    registry = commands.add_parser("registry", help="inspect and move model versions")
+    actions = registry.add_subparsers(dest="action", required=True)
+    for action, text in [
+        ("list", "every version of a model, with aliases and metrics"),
+        ("show", "one version (number or alias) in full"),
+        ("promote", "make a version the champion (the old one becomes previous)"),
+        ("rollback", "move the champion back to the previous version"),
+    ]:
+        sub = actions.add_parser(action, help=text)
+        sub.add_argument("model")
+        if action in ("show", "promote"):
+            sub.add_argument(
+                "ref",
+                help="version number or alias" + (" (default: champion)" if action == "show" else ""),
+                nargs="?" if action == "show" else None,
+                default="champion",
+            )
+        sub.add_argument("--registry", help="registry URI (default: KEEL_REGISTRY, else .keel/registry)")
+        sub.set_defaults(handler=cmd_registry)
     return parser
 
 
@@ -150,6 +200,6 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     try:
         args.handler(args)
-    except (KeyError, ValueError, RuntimeError, OSError) as error:
+    except (LookupError, ValueError, RuntimeError, OSError) as error:
         logger.error("%s", error)
         sys.exit(1)
