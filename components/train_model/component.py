@@ -1,0 +1,80 @@
+"""KFP interface of train_model; the work is in `core`."""
+
+from kfp import dsl
+from kfp.dsl import Dataset, Input, Metrics, Model, Output
+
+from components.images import image
+
+
+@dsl.component(base_image=image("train_model"), install_kfp_package=False)
+def train_model(
+    model: Output[Model],
+    metrics: Output[Metrics],
+    label: str,
+    data: Input[Dataset] = None,
+    data_uri: str = "",
+    estimator: str = "sklearn.ensemble:HistGradientBoostingClassifier",
+    hyperparameters: dict = None,
+    train_function: str = "",
+    id_columns: list = None,
+    seed: int = 0,
+):
+    """Trains a model on a table, with the framework of your choice.
+
+    Every column except the label, the id columns and non-numeric, non-categorical columns (e.g.
+    datetimes) is a feature. With `estimator`, the model is a scikit-learn Pipeline: numeric features
+    are imputed (median) and scaled, categorical ones imputed and one-hot encoded (unseen categories
+    ignored), then the estimator is fitted. The task is classification for a bool, string or
+    few-valued integral label and regression for a continuous one. Training is deterministic given
+    `seed`. Bad input fails with a message naming the file, column and rule.
+
+    Args:
+        label: The label column. It must be set on every row and have at least two values.
+        data: The training table, as a Dataset artifact (parquet file or folder, or CSV).
+            Give either `data` or `data_uri`.
+        data_uri: The training table, as a local path, /gcs/ path or gs:// URI.
+        estimator: The import path of a scikit-learn-compatible estimator class, as `module:Class`
+            (or `module.Class`), e.g. `sklearn.linear_model:LogisticRegression`,
+            `sklearn.ensemble:HistGradientBoostingRegressor` (regression) or `lightgbm:LGBMClassifier`
+            (when installed in the image).
+        hyperparameters: Keyword arguments of the estimator class (or of `train_function`).
+            `random_state` defaults to `seed` when the estimator has one.
+        train_function: For frameworks that are not scikit-learn-like: `module:function`, called as
+            `function(features, labels, hyperparameters, seed)` with the feature columns as a
+            DataFrame and the labels as a Series. It returns the model: an object with `predict`
+            (and `predict_proba` for classification, columns in sorted class order unless it has
+            `classes_`) that accepts such a DataFrame; its class must be importable where the model
+            is loaded. When set, `estimator` is ignored and no preprocessing is added.
+        id_columns: Columns that identify rows and are not features, e.g. `["customer_id"]`.
+        seed: The random seed of the estimator or training function.
+
+    Returns:
+        model: A folder with `model.joblib` (loadable by Vertex AI's prebuilt scikit-learn container
+            when the estimator is scikit-learn's: it accepts rows in feature order as well as
+            DataFrames) and `metadata.json`: framework and library versions, estimator or training
+            function, hyperparameters, seed, label, task, classes, features (name and type, in
+            order), excluded columns, training data URI, sha256 and rows, creation time, and the
+            sha256 of model.joblib. The artifact's metadata repeats framework, estimator,
+            train_function, task, label and sha256.
+        metrics: rows, features, classes (0 for regression), train_seconds.
+    """
+    from components.common.inputs import table_source
+    from components.common.model_files import MODEL_FILE
+    from components.common.tracking import track
+    from components.train_model import core
+
+    path, uri = table_source(data, data_uri, "train_model")
+    spec = core.TrainingSpec(
+        label, estimator, hyperparameters or {}, train_function, tuple(id_columns or ()), seed
+    )
+    with track("train_model", params={"data": uri, **vars(spec)}) as run:
+        trained = core.train_table(path, spec, record_uri=uri)
+        core.save(trained, model.path)
+        model.metadata.update(trained.summary())
+        for name, value in trained.metrics().items():
+            metrics.log_metric(name, value)
+        run.log_metrics(trained.metrics())
+        model_file = f"{model.path}/{MODEL_FILE}"
+        run.log_model(
+            model_file, name="model", framework=trained.metadata["framework"], metadata=trained.metadata
+        )
