@@ -13,14 +13,23 @@ import tempfile
 from pathlib import Path
 
 import yaml
-from kfp import compiler
+from kfp import compiler, dsl
 
 import components
 from components.common import io
 from components.images import DEFAULT_REGISTRY, __version__
 
 # Pipeline name -> "module:function"; imported only when compiled or run.
-PIPELINES: dict[str, str] = {}
+PIPELINES: dict[str, str] = {
+    "training": "pipelines.training:training",
+    "batch_scoring": "pipelines.batch_scoring:batch_scoring",
+}
+
+
+# kfp.local cannot run a task whose argument is Vertex's schedule-time placeholder, so pipelines
+# pass this stand-in (which runs locally as "no schedule time") and compiling swaps in the real one.
+SCHEDULE_TIME = "keel:schedule-time"
+_RUNTIME_PLACEHOLDERS = {SCHEDULE_TIME: dsl.PIPELINE_JOB_SCHEDULE_TIME_UTC_PLACEHOLDER}
 
 
 def load(name: str):
@@ -47,6 +56,15 @@ def retarget_images(document: dict, registry: str, tag: str) -> int:
     return changed
 
 
+def with_runtime_placeholders(node):
+    """The compiled IR with every stand-in constant replaced by its Vertex runtime placeholder."""
+    if isinstance(node, dict):
+        return {key: with_runtime_placeholders(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [with_runtime_placeholders(value) for value in node]
+    return _RUNTIME_PLACEHOLDERS.get(node, node) if isinstance(node, str) else node
+
+
 def compile_one(
     name: str, output_dir: Path, registry: str = DEFAULT_REGISTRY, tag: str = __version__
 ) -> Path:
@@ -55,7 +73,7 @@ def compile_one(
     with tempfile.TemporaryDirectory() as scratch:
         raw = Path(scratch) / "compiled.yaml"
         compiler.Compiler().compile(load(name), str(raw))
-        documents = list(yaml.safe_load_all(raw.read_text()))
+        documents = [with_runtime_placeholders(d) for d in yaml.safe_load_all(raw.read_text())]
     if not retarget_images(documents[0], registry, tag):
         raise RuntimeError(f"{name}: no keel component image found in the compiled spec")
     io.write_bytes(str(target), yaml.safe_dump_all(documents, sort_keys=False).encode())

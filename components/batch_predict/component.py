@@ -15,17 +15,16 @@ def batch_predict(
     data_uri: str = "",
     id_columns: list = None,
     run_id: str = "",
-    shard_index: int = 0,
-    shard_count: int = 1,
+    shard: dict = None,
     batch_rows: int = 50_000,
 ):
     """Scores a table with a model, streaming in batches so memory stays bounded.
 
     Writes one row per input row: the id columns, `prediction`, `score` (positive-class
     probability for a binary classifier), `model_name`, `model_version`, `run_id` and `scored_at`.
-    The output is written atomically and its row count is checked against the input's. With
-    `shard_count` > 1, scores only shard `shard_index` (every shard_count-th parquet row group),
-    so shards can run in parallel on separate machines (see the batch scoring pipeline).
+    The output is written atomically and its row count is checked against the input's. Given a
+    `shard`, scores only that shard (every count-th parquet row group from index), so shards can
+    run in parallel on separate machines (see the batch scoring pipeline).
 
     Args:
         model: The model to score with (e.g. resolve_model's output); its sha256 is checked.
@@ -33,8 +32,7 @@ def batch_predict(
         data_uri: The table to score: parquet file or folder, or CSV; local, /gcs/ or gs://.
         id_columns: Columns copied to the output to identify each row (e.g. ["customer_id"]).
         run_id: Recorded on every row (the pipeline passes its job id).
-        shard_index: Which shard to score, from 0.
-        shard_count: How many shards the input is cut into.
+        shard: `{"index": i, "count": n}`, an item of plan_shards' output. None: the whole table.
         batch_rows: Rows per batch; peak memory grows with it, not with the input size.
 
     Returns:
@@ -50,13 +48,14 @@ def batch_predict(
     run_info = core.ScoringRun(
         model.metadata.get("name", ""), int(model.metadata.get("version", 0)), run_id, tuple(id_columns or ())
     )
-    params = {"data": uri, "model_version": run_info.model_version, "shard": f"{shard_index}/{shard_count}"}
+    index, count = (int(shard["index"]), int(shard["count"])) if shard else (0, 1)  # JSON numbers are floats
+    params = {"data": uri, "model_version": run_info.model_version, "shard": f"{index}/{count}"}
     with track("batch_predict", params=params) as run:
         result = core.score_table(
-            loaded, metadata, path, predictions.path, run_info, batch_rows, shard_index, shard_count
+            loaded, metadata, path, predictions.path, run_info, batch_rows, index, count
         )
         predictions.metadata.update(
-            {"rows": result.rows_out, "task": metadata.get("task", ""), "shard": shard_index}
+            {"rows": result.rows_out, "task": metadata.get("task", ""), "shard": index}
         )
         for name, value in result.metrics().items():
             metrics.log_metric(name, value)

@@ -10,14 +10,21 @@ from components.images import image
 
 @dsl.component(base_image=image("evaluate_model"), install_kfp_package=False)
 def evaluate_model(
-    model: Input[Model],
     metrics: Output[Metrics],
     classification_metrics: Output[ClassificationMetrics],
     report: Output[HTML],
+    model: Input[Model] = None,
+    registry_uri: str = "",
+    model_name: str = "",
+    model_ref: str = "champion",
     data: Input[Dataset] = None,
     data_uri: str = "",
 ) -> NamedTuple("Outputs", metrics_json=str):
-    """Evaluates a trained model on a holdout table.
+    """Evaluates a trained or registered model on a holdout table.
+
+    Give a `model` artifact, or a registered model (`model_name`, `model_ref`), e.g. the current
+    champion to compare a challenger with on the same holdout. When the registry has no such
+    model or version yet (a cold start), the task succeeds with empty `metrics_json`.
 
     The model file's sha256 is checked before it is loaded (against the artifact's `sha256`
     metadata when set, else metadata.json's); a mismatch fails the task. The holdout needs the
@@ -25,6 +32,10 @@ def evaluate_model(
 
     Args:
         model: A model folder written by train_model (model.joblib + metadata.json).
+        registry_uri: The registry of `model_name`: a local folder or file:// URI, or
+            vertex://projects/P/locations/L. Empty: KEEL_HOME's local registry.
+        model_name: The registered model to evaluate, instead of `model`.
+        model_ref: Its version number or alias.
         data: The holdout table, as a Dataset artifact (parquet file or folder, or CSV).
             Give either `data` or `data_uri`.
         data_uri: The holdout table, as a local path, /gcs/ path or gs:// URI.
@@ -37,17 +48,34 @@ def evaluate_model(
             most 50 thresholds, which the Vertex console draws. Empty for regression.
         report: A self-contained HTML report: metrics, model, ROC and precision-recall curves
             and confusion matrix (classification) or predicted vs. actual (regression).
-        metrics_json: The metrics as a JSON object, for steps that read them as a parameter.
+        metrics_json: The metrics as a JSON object, for steps that read them as a parameter;
+            empty when a registered model was asked for and there is none yet.
     """
+    import html
     import json
 
+    from components.common.config import settings
     from components.common.inputs import table_source
+    from components.common.io import write_bytes
+    from components.common.registry import open_registry
     from components.common.tracking import track
     from components.evaluate_model import core
 
     path, uri = table_source(data, data_uri, "evaluate_model")
-    with track("evaluate_model", params={"model": model.uri, "data": uri}) as run:
-        result = core.evaluate_table(model.path, path, model.metadata.get("sha256", ""), record_uri=uri)
+    if model is None and not model_name:
+        raise ValueError("evaluate_model needs `model` or `model_name`")
+    registry = None if model is not None else open_registry(registry_uri or settings().registry_uri)
+    subject = model.uri if model is not None else f"{registry.uri}#{model_name}@{model_ref}"
+    with track("evaluate_model", params={"model": subject, "data": uri}) as run:
+        if registry is None:
+            result = core.evaluate_table(model.path, path, model.metadata.get("sha256", ""), record_uri=uri)
+        else:
+            result = core.evaluate_registered(registry, model_name, model_ref, path, record_uri=uri)
+        if result is None:
+            write_bytes(
+                report.path, f"<p>No model {html.escape(subject)} yet: nothing to evaluate.</p>".encode()
+            )
+            return ("",)
         core.write_report(result, report.path)
         for name, value in result.metrics.items():
             metrics.log_metric(name, value)

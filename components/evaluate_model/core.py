@@ -19,6 +19,7 @@ import pandas as pd
 
 from components.common import io, labels, model_files, prediction
 from components.common.io import DataError
+from components.common.logging import logger
 
 CURVE_POINTS = 50  # points kept of the ROC and precision-recall curves
 SCATTER_POINTS = 500  # (actual, predicted) pairs kept for the regression plot
@@ -140,6 +141,28 @@ def evaluate_table(
     """Load the model (sha256 checked; against `expected_sha256` when given) and evaluate it on the
     table at `data_uri`; `record_uri` (default `data_uri`) is the URI shown in results."""
     model, metadata = model_files.load(model_folder, expected_sha256)
+    return _evaluate_on_table(model, metadata, data_uri, record_uri)
+
+
+def evaluate_registered(
+    registry: Any, name: str, ref: str, data_uri: str, record_uri: str = ""
+) -> EvaluationResult | None:
+    """Evaluate version `ref` (e.g. "champion") of a registered model; None if there is no such
+    model or version yet (a cold start). A version that fails its sha256 check raises."""
+    from components.common.registry import RegistryError
+
+    try:
+        found = registry.get(name, ref)
+    except RegistryError as missing:
+        logger.info("nothing to evaluate: %s", missing)
+        return None
+    model, metadata = registry.load(name, found.version)
+    return _evaluate_on_table(model, metadata, data_uri, record_uri)
+
+
+def _evaluate_on_table(
+    model: Any, metadata: dict[str, Any], data_uri: str, record_uri: str
+) -> EvaluationResult:
     frame = io.read_table(data_uri)
     if frame.empty:
         raise DataError(f"{record_uri or data_uri}: no rows to evaluate on")

@@ -1,7 +1,5 @@
 """KFP interface of plan_shards; the work is in `core`."""
 
-from typing import NamedTuple
-
 from kfp import dsl
 from kfp.dsl import Dataset, Input
 
@@ -14,8 +12,8 @@ def plan_shards(
     data_uri: str = "",
     rows_per_shard: int = 1_000_000,
     max_shards: int = 32,
-) -> NamedTuple("Outputs", shard_indexes=list, shard_count=int, rows=int):
-    """Plans how many shards a table is scored in, for `dsl.ParallelFor` over batch_predict.
+) -> list:
+    """Plans the shards a table is scored in: the items of a `dsl.ParallelFor` over batch_predict.
 
     A shard is a set of whole parquet row groups; a CSV file is a single shard.
 
@@ -26,9 +24,7 @@ def plan_shards(
         max_shards: The most shards, whatever the size.
 
     Returns:
-        shard_indexes: [0, 1, ..., shard_count - 1], the items of the ParallelFor.
-        shard_count: How many shards.
-        rows: Rows in the table, which the published output must match.
+        One item per shard, `{"index": i, "count": n}`, to pass to batch_predict's `shard`.
     """
     from components.common import inputs
     from components.common.logging import logger
@@ -37,4 +33,4 @@ def plan_shards(
     path, uri = inputs.table_source(data, data_uri, "plan_shards")
     shards = core.plan(path, rows_per_shard, max_shards)
     logger.info("%s: %d rows in %d pieces -> %d shard(s)", uri, shards.rows, shards.pieces, shards.count)
-    return (shards.indexes, shards.count, shards.rows)
+    return shards.items

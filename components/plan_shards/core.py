@@ -15,8 +15,8 @@ class ShardPlan:
     count: int
 
     @property
-    def indexes(self) -> list[int]:
-        return list(range(self.count))
+    def items(self) -> list[dict[str, int]]:
+        return [{"index": index, "count": self.count} for index in range(self.count)]
 
 
 def plan(uri: str, rows_per_shard: int = 1_000_000, max_shards: int = 32) -> ShardPlan:

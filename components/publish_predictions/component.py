@@ -15,13 +15,13 @@ def publish_predictions(
     output_uri: str,
     run_date: str = "",
     schedule_time: str = "",
-    expected_rows: int = -1,
+    data_uri: str = "",
     min_score_std: float = 0.001,
 ) -> NamedTuple("Outputs", uri=str, run_date=str):
     """Checks scored shards and publishes them, partitioned by run date, atomically.
 
     Writes `<output_uri>/run_date=<YYYY-MM-DD>/predictions.parquet` only after checking every row:
-    the row count equals `expected_rows`, `prediction` and `score` have no nulls, classification
+    the row count equals the scored input's (`data_uri`), `prediction` and `score` have no nulls, classification
     scores lie in [0, 1], and the scores are not collapsed to one value. A rerun for the same
     date replaces the file (never a duplicate); a failed check leaves the previous file in place.
 
@@ -30,7 +30,7 @@ def publish_predictions(
         output_uri: Where predictions are published: a local folder, /gcs/ path or gs:// URI.
         run_date: The partition date, YYYY-MM-DD. Empty: the schedule time's date, else today (UTC).
         schedule_time: The pipeline's schedule time (the pipeline passes Vertex's placeholder).
-        expected_rows: The input's row count; -1 skips that check.
+        data_uri: The table that was scored, whose row count the output must match. Empty: not checked.
         min_score_std: The smallest standard deviation of `score` that counts as not collapsed.
 
     Returns:
@@ -38,11 +38,13 @@ def publish_predictions(
         uri: The published file.
         run_date: The partition date used.
     """
+    from components.common import io
     from components.common.logging import logger
     from components.common.tracking import track
     from components.publish_predictions import core
 
     day = core.run_date(run_date, schedule_time)
+    expected_rows = io.open_dataset(data_uri).count_rows() if data_uri else -1
     classification = all(part.metadata.get("task", "classification") == "classification" for part in parts)
     with track("publish_predictions", params={"output_uri": output_uri, "run_date": day}) as run:
         published = core.publish(

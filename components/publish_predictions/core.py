@@ -49,8 +49,10 @@ def run_date(explicit: str = "", schedule_time: str = "") -> str:
             raise ValueError(f"run_date {explicit!r}: expected YYYY-MM-DD")
         date.fromisoformat(explicit)
         return explicit
-    if schedule_time and not schedule_time.startswith("{{"):  # an unresolved placeholder runs locally
+    try:  # set by Vertex for scheduled runs; locally it stays a placeholder that does not parse
         return datetime.fromisoformat(schedule_time.replace("Z", "+00:00")).date().isoformat()
+    except ValueError:
+        pass
     return datetime.now(UTC).date().isoformat()
 
 

@@ -17,6 +17,7 @@ def split_data(
     test_fraction: float = 0.2,
     seed: int = 0,
     stratify: bool = True,
+    key_column: str = "",
 ):
     """Splits a table into a training part and a test (holdout) part.
 
@@ -32,6 +33,9 @@ def split_data(
         seed: The random seed of the split.
         stratify: Keep the label's class proportions in both parts. Ignored (with a log line)
             when the label is continuous, which is split at random.
+        key_column: Split by a stable hash of this column (e.g. a customer id) instead: a key
+            lands in the same part in every run, so models trained by earlier runs are never
+            evaluated on their own training rows. `seed` and `stratify` are then unused.
 
     Returns:
         train: The training rows, as parquet.
@@ -43,9 +47,16 @@ def split_data(
     from components.split_data import core
 
     path, uri = table_source(data, data_uri, "split_data")
-    params = {"data": uri, "label": label, "test_fraction": test_fraction, "seed": seed, "stratify": stratify}
+    params = {
+        "data": uri,
+        "label": label,
+        "test_fraction": test_fraction,
+        "seed": seed,
+        "stratify": stratify,
+        "key_column": key_column,
+    }
     with track("split_data", params=params) as run:
-        parts = core.split_table(path, label, test_fraction, seed, stratify)
+        parts = core.split_table(path, label, test_fraction, seed, stratify, key_column)
         core.write(parts, train.path, test.path)
         for name, value in parts.metrics().items():
             metrics.log_metric(name, value)

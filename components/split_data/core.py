@@ -32,13 +32,21 @@ def split(
     seed: int = 0,
     stratify: bool = True,
     source: str = "data",
+    key_column: str = "",
 ) -> Split:
-    """Split `frame`, stratified by `label` when asked and the label is a class (see `labels.infer_task`)."""
+    """Split `frame`, stratified by `label` when asked and the label is a class (see `labels.infer_task`).
+
+    With `key_column` (e.g. a customer id), a row's part depends only on a stable hash of its key:
+    the same key is in the same part in every run, whatever the seed or the other rows, so a
+    champion trained by an earlier run is never evaluated on rows it was trained on.
+    """
     from sklearn.model_selection import train_test_split
 
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be between 0 and 1 (exclusive), got {test_fraction}")
     values = labels.label_values(frame, label, source)
+    if key_column:
+        return _split_by_key(frame, key_column, test_fraction, source)
     stratified = stratify and labels.infer_task(values) == labels.CLASSIFICATION
     if stratify and not stratified:
         logger.info("split_data: label '%s' is continuous; splitting without stratification", label)
@@ -54,11 +62,28 @@ def split(
     return Split(frame.iloc[sorted(train_rows)], frame.iloc[sorted(test_rows)], stratified)
 
 
+def _split_by_key(frame: pd.DataFrame, key_column: str, test_fraction: float, source: str) -> Split:
+    if key_column not in frame.columns:
+        raise DataError(f"{source}: key column '{key_column}' not found")
+    if frame[key_column].isna().any():
+        raise DataError(
+            f"{source}: key column '{key_column}' has nulls; every row needs a key to be split by"
+        )
+    buckets = pd.util.hash_pandas_object(frame[key_column].astype(str), index=False).to_numpy() % 10_000
+    in_test = buckets < round(test_fraction * 10_000)
+    return Split(frame[~in_test], frame[in_test], stratified=False)
+
+
 def split_table(
-    data_uri: str, label: str, test_fraction: float = 0.2, seed: int = 0, stratify: bool = True
+    data_uri: str,
+    label: str,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+    stratify: bool = True,
+    key_column: str = "",
 ) -> Split:
     """Read the table at `data_uri` and split it (see `split`)."""
-    return split(io.read_table(data_uri), label, test_fraction, seed, stratify, source=data_uri)
+    return split(io.read_table(data_uri), label, test_fraction, seed, stratify, data_uri, key_column)
 
 
 def write(parts: Split, train_uri: str, test_uri: str) -> None:

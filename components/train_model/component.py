@@ -70,7 +70,7 @@ def train_model(
     with track("train_model", params={"data": uri, **vars(spec)}) as run:
         trained = core.train_table(path, spec, record_uri=uri)
         core.save(trained, model.path)
-        model.metadata.update(trained.summary())
+        model.metadata.update(trained.summary() | {"tracking_id": run.id})
         for name, value in trained.metrics().items():
             metrics.log_metric(name, value)
         run.log_metrics(trained.metrics())

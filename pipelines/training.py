@@ -1,0 +1,60 @@
+"""The training pipeline: wiring only.
+
+validate -> split -> train -> evaluate the challenger and the current champion on the same holdout
+-> select -> register the challenger (always, for lineage), promoting it when selected.
+"""
+
+from kfp import dsl
+
+from components import evaluate_model, register_model, select_model, split_data, train_model, validate_data
+from components.common.sample_data import ID_COLUMNS, LABEL
+
+DEFAULT_THRESHOLDS = {"roc_auc": {"lower_bound": 0.7, "min_improvement": 0.005}}
+
+
+@dsl.pipeline(name="keel-training", description="Train, evaluate, select and register a model.")
+def training(
+    data_uri: str,
+    label: str = LABEL,
+    model_name: str = "churn",
+    registry_uri: str = "",
+    suite_uri: str = "",
+    estimator: str = "sklearn.ensemble:HistGradientBoostingClassifier",
+    hyperparameters: dict = {},  # noqa: B006 - a KFP pipeline default, never mutated
+    train_function: str = "",
+    id_columns: list = ID_COLUMNS,
+    split_key: str = ID_COLUMNS[0],
+    thresholds: dict = DEFAULT_THRESHOLDS,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+):
+    checked = validate_data(data_uri=data_uri, suite_uri=suite_uri)
+    split = split_data(
+        data_uri=data_uri, label=label, test_fraction=test_fraction, seed=seed, key_column=split_key
+    ).after(checked)
+    trained = train_model(
+        data=split.outputs["train"],
+        label=label,
+        estimator=estimator,
+        hyperparameters=hyperparameters,
+        train_function=train_function,
+        id_columns=id_columns,
+        seed=seed,
+    )
+    challenger = evaluate_model(model=trained.outputs["model"], data=split.outputs["test"])
+    champion = evaluate_model(
+        registry_uri=registry_uri, model_name=model_name, model_ref="champion", data=split.outputs["test"]
+    ).set_display_name("evaluate-champion")
+    selected = select_model(
+        challenger_metrics=challenger.outputs["metrics_json"],
+        champion_metrics=champion.outputs["metrics_json"],
+        thresholds=thresholds,
+    )
+    register_model(
+        model=trained.outputs["model"],
+        model_name=model_name,
+        registry_uri=registry_uri,
+        metrics_json=challenger.outputs["metrics_json"],
+        promote=selected.outputs["promote"],
+        pipeline_run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
+    )
