@@ -74,7 +74,7 @@ def generate(rows: int = 5_000, seed: int = 0, start: int = 0) -> pd.DataFrame:
 
 def write(uri: str, rows: int = 5_000, seed: int = 0, chunk_rows: int = 500_000) -> None:
     """Write `rows` rows as parquet (or CSV by suffix), chunk by chunk so memory stays bounded."""
-    if rows <= chunk_rows or io._is_csv(uri):
+    if rows <= chunk_rows or io.is_csv(uri):
         io.write_table(generate(rows, seed), uri)
         return
     with io.atomic_output(uri) as stream:
