@@ -16,6 +16,7 @@ same model as the component.
 from __future__ import annotations
 
 import importlib
+import inspect
 import platform
 import time
 from dataclasses import dataclass, field
@@ -161,11 +162,39 @@ def _estimator_task(estimator: Any) -> str | None:
     return {"classifier": labels.CLASSIFICATION, "regressor": labels.REGRESSION}.get(kind)
 
 
+def _wants_integer(estimator_class: Any, name: str, value: float) -> bool:
+    """Whether `value` (a whole-number float) must become an int: scikit-learn's declared parameter
+    constraints refuse the float but accept the int; without constraints, the default is an int."""
+    constraints = getattr(estimator_class, "_parameter_constraints", {}).get(name)
+    if constraints is not None:
+        from sklearn.utils._param_validation import make_constraint
+
+        checks = [make_constraint(constraint) for constraint in constraints]
+
+        def accepts(candidate: float | int) -> bool:
+            return any(check.is_satisfied_by(candidate) for check in checks)
+
+        return not accepts(value) and accepts(int(value))
+    default = inspect.signature(estimator_class).parameters.get(name)
+    return default is not None and type(default.default) is int
+
+
+def restore_integers(estimator_class: Any, hyperparameters: dict[str, Any]) -> dict[str, Any]:
+    """Hyperparameters with whole-number floats turned back into ints where the estimator wants ints:
+    KFP passes a dict parameter as JSON, where 2 arrives as 2.0."""
+    return {
+        name: int(value)
+        if isinstance(value, float) and value.is_integer() and _wants_integer(estimator_class, name, value)
+        else value
+        for name, value in hyperparameters.items()
+    }
+
+
 def build_estimator(spec: TrainingSpec) -> Any:
     """The estimator named by `spec.estimator` with the hyperparameters, random_state = seed if it has one."""
     estimator_class = import_object(spec.estimator, "estimator")
     try:
-        estimator = estimator_class(**spec.hyperparameters)
+        estimator = estimator_class(**restore_integers(estimator_class, spec.hyperparameters))
     except TypeError as error:
         raise ValueError(
             f"estimator '{spec.estimator}' rejected hyperparameters {spec.hyperparameters} ({error})"

@@ -192,3 +192,18 @@ def test_bad_specs_are_refused_clearly(parts, changes, message):
 
     with pytest.raises(ValueError, match=message):
         core.train(parts.train, spec)
+
+
+def test_whole_number_hyperparameters_from_kfp_json_become_ints_only_where_meant():
+    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+
+    from components.train_model.core import restore_integers
+
+    # KFP passes dict parameters as JSON: 2 arrives as 2.0.
+    assert restore_integers(HistGradientBoostingClassifier, {"max_depth": 2.0, "learning_rate": 1.0}) == {
+        "max_depth": 2,
+        "learning_rate": 1.0,
+    }
+    restored = restore_integers(RandomForestClassifier, {"max_features": 1.0, "min_samples_split": 4.0})
+    assert restored == {"max_features": 1.0, "min_samples_split": 4}  # 1.0 means "all features"
+    assert type(restored["max_features"]) is float and type(restored["min_samples_split"]) is int

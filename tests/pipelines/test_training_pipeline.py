@@ -1,0 +1,82 @@
+"""The training pipeline run end to end with kfp.local, on the sample data, into a local registry."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from components.common import io, sample_data
+from components.common.registry import open_registry
+
+WEAK = {
+    "estimator": "sklearn.ensemble:HistGradientBoostingClassifier",
+    "hyperparameters": {"max_iter": 3, "max_depth": 2},
+}
+STRONG = {"estimator": "sklearn.linear_model:LogisticRegression", "hyperparameters": {"max_iter": 1000}}
+
+
+@pytest.fixture
+def run_training(kfp_local: Path):
+    from pipelines.training import training
+
+    def run(data_uri: str, **params):
+        return training(data_uri=data_uri, **params)
+
+    return run
+
+
+def _versions(registry_uri: str) -> dict[int, list[str]]:
+    return {
+        found.version: sorted(a for a in found.aliases if a in ("champion", "previous"))
+        for found in open_registry(registry_uri).versions("churn")
+    }
+
+
+def test_cold_start_then_better_then_worse_challenger(
+    run_training, keel_home: Path, sample_uri: str, tmp_path: Path
+):
+    registry_uri = str(keel_home / "registry")
+
+    run_training(sample_uri, **WEAK)
+    assert _versions(registry_uri) == {1: ["champion"]}
+
+    run_training(sample_uri, **STRONG)
+    assert _versions(registry_uri) == {1: ["previous"], 2: ["champion"]}
+
+    shuffled = sample_data.generate(5_000)
+    shuffled["churned"] = np.random.default_rng(7).permutation(shuffled["churned"].to_numpy())
+    io.write_table(shuffled, str(tmp_path / "shuffled.parquet"))
+    run_training(str(tmp_path / "shuffled.parquet"), **STRONG)
+    assert _versions(registry_uri) == {1: ["previous"], 2: ["champion"], 3: []}
+
+    registry = open_registry(registry_uri)
+    worse, champion = registry.get("churn", 3), registry.get("churn", "champion")
+    assert worse.metrics["roc_auc"] < 0.6 < 0.8 < champion.metrics["roc_auc"]
+    assert champion.labels["pipeline_run_id"] and champion.labels["training_tracking_id"].startswith(
+        "offline-"
+    )
+    training_data = champion.metadata["training_data"]  # the split's training part
+    assert len(training_data["sha256"]) == 64 and 3_500 < training_data["rows"] < 4_500
+
+    rollback = subprocess.run(
+        [Path(sys.executable).parent / "keel", "registry", "rollback", "churn", "--registry", registry_uri],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "champion is now v1" in rollback.stdout
+    assert _versions(registry_uri) == {1: ["champion"], 2: [], 3: []}
+
+
+def test_invalid_data_stops_before_training_and_registers_nothing(
+    run_training, keel_home: Path, tmp_path: Path
+):
+    broken = str(tmp_path / "broken.parquet")
+    sample_data.write_broken("missing_column", broken, rows=2_000)
+    with pytest.raises(RuntimeError, match="validate-data"):
+        run_training(broken)
+    assert not (keel_home / "registry").exists()
+    runs = list((keel_home / "runs").rglob("*"))
+    assert not [path for path in runs if path.name in ("train-model", "split-data")]
