@@ -114,6 +114,12 @@ def shard_fragments(dataset: pa_dataset.Dataset, shard_index: int, shard_count: 
     return pieces[shard_index::shard_count]
 
 
+def _piece_rows(piece: Any) -> int:
+    # A row-group fragment's count_rows() counts its whole file; its row groups know their own size.
+    row_groups = getattr(piece, "row_groups", None)
+    return sum(group.num_rows for group in row_groups) if row_groups else piece.count_rows()
+
+
 def score_table(
     model: Any,
     metadata: dict[str, Any],
@@ -131,7 +137,7 @@ def score_table(
     if absent:
         raise DataError(f"{input_uri}: column(s) {', '.join(absent)} needed for scoring not found")
     pieces = shard_fragments(dataset, shard_index, shard_count)
-    rows_in = sum(piece.count_rows() for piece in pieces)
+    rows_in = sum(_piece_rows(piece) for piece in pieces)
     started, scored_at = time.monotonic(), datetime.now(UTC)
     progress, rows_out, batches = _Progress(rows_in), 0, 0
     schema = _output_schema(dataset.schema, run, metadata)

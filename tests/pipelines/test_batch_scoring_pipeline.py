@@ -1,0 +1,110 @@
+"""The batch scoring pipeline run end to end with kfp.local against a local registry."""
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from components.common import io, sample_data
+from components.common.model_files import MODEL_FILE
+from components.common.registry import open_registry
+from components.split_data.core import split
+from components.train_model import core as training
+
+RUN_DATE = "2026-11-26"
+
+
+@pytest.fixture
+def registry_uri(keel_home: Path, tmp_path: Path) -> str:
+    """A registry with two versions of 'churn': v2 is the champion, v1 the previous one."""
+    registry = open_registry(str(keel_home / "registry"))
+    train = split(sample_data.generate(3_000), sample_data.LABEL, key_column="customer_id").train
+    for version, estimator in enumerate(
+        ["sklearn.linear_model:LogisticRegression", training.DEFAULT_ESTIMATOR], 1
+    ):
+        spec = training.TrainingSpec(
+            label=sample_data.LABEL, estimator=estimator, id_columns=("customer_id",)
+        )
+        folder = str(tmp_path / f"model-{version}")
+        training.save(training.train(train, spec), folder)
+        registry.promote("churn", registry.register("churn", folder).version)
+    return str(keel_home / "registry")
+
+
+@pytest.fixture
+def to_score(tmp_path: Path) -> str:
+    """2,500 unlabelled customers in three parquet row groups."""
+    path = tmp_path / "to_score.parquet"
+    frame = sample_data.generate(2_500, seed=1).drop(columns=[sample_data.LABEL])
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, row_group_size=1_000)
+    return str(path)
+
+
+def _score(data_uri: str, output: Path, **params):
+    from pipelines.batch_scoring import batch_scoring
+
+    return batch_scoring(data_uri=data_uri, output_uri=str(output), run_date=RUN_DATE, **params)
+
+
+def _task_dir(runs: Path, task: str) -> Path:
+    return sorted(runs.glob(f"*/{task}"), key=lambda p: p.stat().st_mtime)[-1]
+
+
+def test_scores_every_row_with_the_champion_in_parallel_shards(
+    kfp_local: Path, registry_uri: str, to_score: str, tmp_path: Path
+):
+    _score(to_score, tmp_path / "out", rows_per_shard=1_000)
+    published = io.read_table(str(tmp_path / "out" / f"run_date={RUN_DATE}" / "predictions.parquet"))
+    source = io.read_table(to_score)
+    assert len(published) == len(source) == 2_500
+    assert sorted(published["customer_id"]) == sorted(source["customer_id"])
+    assert set(published["model_version"]) == {2} and set(published["model_name"]) == {"churn"}
+    assert published["score"].between(0, 1).all() and published["prediction"].isin([0, 1]).all()
+    assert published["run_id"].nunique() == 1 and published["scored_at"].notna().all()
+    shard_outputs = list(kfp_local.rglob("batch-predict*/predictions"))
+    assert len(shard_outputs) == 3, shard_outputs  # one per row group
+
+
+def test_corrupted_champion_falls_back_to_previous_and_says_so(
+    kfp_local: Path, registry_uri: str, to_score: str, tmp_path: Path
+):
+    champion = open_registry(registry_uri).get("churn", "champion")
+    model_file = Path(champion.uri) / MODEL_FILE
+    model_file.write_bytes(model_file.read_bytes()[:-10] + b"corrupted!")
+
+    _score(to_score, tmp_path / "out")
+    published = io.read_table(str(tmp_path / "out" / f"run_date={RUN_DATE}" / "predictions.parquet"))
+    assert set(published["model_version"]) == {1} and len(published) == 2_500
+
+    resolved = _task_dir(kfp_local, "resolve-model")
+    report = (resolved / "report").read_text()
+    assert "| champion | 2 | no | " in report and "does not match the recorded" in report
+    assert "| previous | 1 | yes | sha256 matches; smoke prediction passed |" in report
+    executor_output = json.loads((resolved / "executor_output.json").read_text())
+    assert executor_output["parameterValues"] == {"fell_back": True, "version": 1}
+
+
+def test_invalid_input_stops_the_run_with_nothing_written(kfp_local: Path, registry_uri: str, tmp_path: Path):
+    broken = str(tmp_path / "broken.parquet")
+    io.write_table(
+        sample_data.broken("out_of_range", sample_data.generate(500)).drop(columns=["churned"]), broken
+    )
+    with pytest.raises(RuntimeError, match="validate-data"):
+        _score(broken, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    assert not list(kfp_local.rglob("batch-predict*"))
+
+
+def test_rerun_for_the_same_date_leaves_exactly_one_output(
+    kfp_local: Path, registry_uri: str, to_score: str, tmp_path: Path
+):
+    output = tmp_path / "out"
+    _score(to_score, output)
+    first = (output / f"run_date={RUN_DATE}" / "predictions.parquet").stat().st_mtime_ns
+    _score(to_score, output)
+    files = sorted(p.relative_to(output).as_posix() for p in output.rglob("*") if p.is_file())
+    assert files == [f"run_date={RUN_DATE}/predictions.parquet"]
+    assert (output / files[0]).stat().st_mtime_ns > first
+    assert len(io.read_table(str(output / files[0]))) == 2_500
