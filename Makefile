@@ -29,6 +29,10 @@ test: $(STAMP)
 test-images: $(STAMP)
 	@$(call PYTEST,-m images)
 
+# Speed and memory goals: prints ratios measured in one run (not part of `make test`).
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_batch_predict.py
+
 compile: $(STAMP)
 	$(BIN)/python compile.py
 

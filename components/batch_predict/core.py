@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.dataset as pa_dataset
 import pyarrow.parquet as pq
 
 from components.common import io, prediction
@@ -103,21 +102,11 @@ def _output_batch(
     return pa.table(columns).cast(schema)
 
 
-def shard_fragments(dataset: pa_dataset.Dataset, shard_index: int, shard_count: int) -> list:
-    """Shard `shard_index` of `shard_count`: every shard_count-th parquet row group (CSV: one piece)."""
+def shard(pieces: list[io.TablePiece], shard_index: int, shard_count: int) -> list[io.TablePiece]:
+    """Shard `shard_index` of `shard_count`: every shard_count-th piece (parquet row group)."""
     if not 0 <= shard_index < shard_count:
         raise ValueError(f"shard {shard_index} of {shard_count}: expected 0 <= shard_index < shard_count")
-    pieces = []
-    for fragment in dataset.get_fragments():
-        split = getattr(fragment, "split_by_row_group", None)
-        pieces += split() if split else [fragment]
     return pieces[shard_index::shard_count]
-
-
-def _piece_rows(piece: Any) -> int:
-    # A row-group fragment's count_rows() counts its whole file; its row groups know their own size.
-    row_groups = getattr(piece, "row_groups", None)
-    return sum(group.num_rows for group in row_groups) if row_groups else piece.count_rows()
 
 
 def score_table(
@@ -131,21 +120,21 @@ def score_table(
     shard_count: int = 1,
 ) -> ScoringResult:
     """Score every row of `input_uri` (or of one shard of it) into a parquet file at `output_uri`."""
-    dataset = io.open_dataset(input_uri)
+    schema = io.open_dataset(input_uri).schema
     needed = list(dict.fromkeys([*run.id_columns, *(f["name"] for f in metadata["features"])]))
-    absent = [name for name in needed if name not in dataset.schema.names]
+    absent = [name for name in needed if name not in schema.names]
     if absent:
         raise DataError(f"{input_uri}: column(s) {', '.join(absent)} needed for scoring not found")
-    pieces = shard_fragments(dataset, shard_index, shard_count)
-    rows_in = sum(_piece_rows(piece) for piece in pieces)
+    pieces = shard(io.table_pieces(input_uri), shard_index, shard_count)
+    rows_in = io.rows_of(pieces, input_uri)
     started, scored_at = time.monotonic(), datetime.now(UTC)
     progress, rows_out, batches = _Progress(rows_in), 0, 0
-    schema = _output_schema(dataset.schema, run, metadata)
-    with io.atomic_output(output_uri) as stream, pq.ParquetWriter(stream, schema) as writer:
+    out_schema = _output_schema(schema, run, metadata)
+    with io.atomic_output(output_uri) as stream, pq.ParquetWriter(stream, out_schema) as writer:
         for piece in pieces:
-            for batch in piece.to_batches(columns=needed, batch_size=batch_rows):
+            for batch in io.iter_batches(piece, needed, batch_rows):
                 if batch.num_rows:
-                    writer.write_table(_output_batch(batch, model, metadata, run, scored_at, schema))
+                    writer.write_table(_output_batch(batch, model, metadata, run, scored_at, out_schema))
                     rows_out, batches = rows_out + batch.num_rows, batches + 1
                     progress.advance(batch.num_rows)
         if rows_out != rows_in:

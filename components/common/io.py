@@ -13,6 +13,7 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -129,6 +130,66 @@ def open_dataset(uri: str) -> pa_dataset.Dataset:
         return pa_dataset.dataset(path, filesystem=fs, format="csv" if is_csv(path) else "parquet")
     except (pa.ArrowInvalid, OSError) as error:
         raise DataError(f"{uri}: cannot be read as a table ({error})") from None
+
+
+@dataclass(frozen=True)
+class TablePiece:
+    """One unit of a table that can be read on its own: a parquet row group, or a whole CSV file."""
+
+    uri: str
+    row_group: int | None
+    rows: int | None  # None for CSV: known only once read
+
+
+def table_pieces(uri: str) -> list[TablePiece]:
+    """The pieces of a parquet file or folder (one per row group) or of a CSV file, in order."""
+    fs, path, info = _readable(uri)
+    prefix = "gs://" if str(uri).startswith("gs://") else ""
+    if info.type == pa_fs.FileType.Directory:
+        selector = pa_fs.FileSelector(path, recursive=True)
+        files = sorted(
+            f.path for f in fs.get_file_info(selector) if f.is_file and not f.base_name.startswith((".", "_"))
+        )
+    else:
+        files = [path]
+    pieces = []
+    for file in files:
+        if is_csv(file):
+            pieces.append(TablePiece(prefix + file, None, None))
+            continue
+        try:
+            with fs.open_input_file(file) as source:
+                metadata = pq.ParquetFile(source).metadata
+        except (pa.ArrowInvalid, OSError) as error:
+            raise DataError(f"{prefix + file}: cannot be read as parquet ({error})") from None
+        pieces += [
+            TablePiece(prefix + file, g, metadata.row_group(g).num_rows)
+            for g in range(metadata.num_row_groups)
+        ]
+    return pieces
+
+
+def rows_of(pieces: list[TablePiece], uri: str) -> int:
+    """Rows in `pieces` of the table at `uri`: from parquet metadata, or by reading a CSV file."""
+    counted = [piece.rows for piece in pieces]
+    return sum(counted) if None not in counted else open_dataset(uri).count_rows()
+
+
+def iter_batches(piece: TablePiece, columns: list[str], batch_rows: int) -> Iterator[pa.RecordBatch]:
+    """Stream a piece in batches of at most `batch_rows` rows, holding little more than one batch."""
+    fs, path = filesystem(piece.uri)
+    with fs.open_input_file(path) as source:
+        if piece.row_group is None:
+            options = pa_csv.ReadOptions(block_size=1 << 22)
+            convert = pa_csv.ConvertOptions(strings_can_be_null=True, include_columns=columns)
+            for batch in pa_csv.open_csv(source, read_options=options, convert_options=convert):
+                for start in range(0, batch.num_rows, batch_rows):
+                    yield batch.slice(start, batch_rows)
+            return
+        parquet = pq.ParquetFile(source, pre_buffer=False)
+        yield from parquet.iter_batches(
+            batch_rows, row_groups=[piece.row_group], columns=columns, use_threads=False
+        )
 
 
 def read_arrow(uri: str, columns: list[str] | None = None) -> pa.Table:

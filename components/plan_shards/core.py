@@ -23,10 +23,7 @@ def plan(uri: str, rows_per_shard: int = 1_000_000, max_shards: int = 32) -> Sha
     """As many shards as `rows_per_shard` asks for, but no more than pieces or `max_shards`."""
     if rows_per_shard < 1 or max_shards < 1:
         raise ValueError("rows_per_shard and max_shards must be at least 1")
-    dataset = io.open_dataset(uri)
-    pieces = 0
-    for fragment in dataset.get_fragments():
-        pieces += fragment.num_row_groups if hasattr(fragment, "num_row_groups") else 1
-    rows = dataset.count_rows()
-    count = max(1, min(pieces, max_shards, math.ceil(rows / rows_per_shard)))
-    return ShardPlan(rows, pieces, count)
+    pieces = io.table_pieces(uri)
+    rows = io.rows_of(pieces, uri)
+    count = max(1, min(len(pieces), max_shards, math.ceil(rows / rows_per_shard)))
+    return ShardPlan(rows, len(pieces), count)
