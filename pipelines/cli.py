@@ -1,15 +1,29 @@
-"""`keel`: compile, run locally, and manage suites and sample data.
+"""`keel`: compile, run locally or on Vertex AI, schedule, and manage suites, sample data and models.
 
 keel compile [NAME ...] [--output-dir build] [--image-registry R] [--image-tag T]
 keel run NAME --local [--param key=value ...]
+keel submit PIPELINE --project P --location L --pipeline-root gs://... [JOB OPTIONS]
+keel schedule create PIPELINE --cron "0 3 * * *" [--timezone TZ] [--max-concurrent-runs 1]
+    [--max-runs N] [--start-time T] [--end-time T] [--name N] --project P --location L
+    --pipeline-root gs://... [JOB OPTIONS]
+keel schedule list --project P --location L [CONNECTION OPTIONS]
+keel schedule pause|resume|delete SCHEDULE --project P --location L [CONNECTION OPTIONS]
 keel suite build DATA --name NAME [--label COLUMN] [--unique COLUMN ...] [--output FILE]
 keel sample-data OUTPUT [--rows N] [--seed S] [--broken VARIANT]
+keel registry list|show|promote|rollback MODEL [REF] [--registry URI]
+
+PIPELINE is a pipeline or component name (compiled first) or a compiled YAML. JOB OPTIONS:
+[--service-account SA] [--param k=v ...] [--no-cache] [--labels k=v ...] [--display-name N]
+[--image-registry R --image-tag T] plus CONNECTION OPTIONS: [--api-endpoint HOST_OR_URL]
+[--api-transport grpc|rest]. Vertex AI calls use Application Default Credentials; parameters
+are checked against the compiled pipeline before any call.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,26 +31,18 @@ from typing import Any
 from components.common.config import settings
 from components.common.logging import logger
 from components.images import DEFAULT_REGISTRY, __version__
-
-
-def parse_params(pairs: list[str], known: dict[str, Any]) -> dict[str, Any]:
-    """`key=value` pairs to arguments; values are JSON when they parse as JSON, else strings."""
-    params = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep:
-            raise SystemExit(f"--param {pair!r}: expected key=value")
-        if key not in known:
-            raise SystemExit(f"--param {key}: unknown parameter; expected one of {', '.join(sorted(known))}")
-        try:
-            params[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            params[key] = raw
-    return params
+from pipelines.parameters import declared_inputs, parse_params, split_pairs
+from pipelines.vertex import TRANSPORTS
 
 
 def _inputs(runnable) -> dict[str, Any]:
     return dict(runnable.component_spec.inputs or {})
+
+
+def _declared_parameters(runnable) -> dict[str, Any]:
+    from google.protobuf import json_format
+
+    return declared_inputs(json_format.MessageToDict(runnable.pipeline_spec))[0]
 
 
 def cmd_compile(args: argparse.Namespace) -> None:
@@ -75,7 +81,7 @@ def cmd_run(args: argparse.Namespace) -> None:
         raise SystemExit("keel run needs --local (runs with kfp.local here); use `keel submit` for Vertex AI")
     from pipelines.compiling import load
 
-    params = parse_params(args.param, _inputs(load(args.name)))
+    params = parse_params(args.param, _declared_parameters(load(args.name)))
     task = run_local(args.name, params)
     print(f"{args.name}: succeeded; outputs:")
     _describe_outputs(task)
@@ -99,6 +105,71 @@ def cmd_sample_data(args: argparse.Namespace) -> None:
     else:
         sample_data.write(args.output, args.rows, args.seed)
     print(f"wrote {args.output}")
+
+
+def _vertex():
+    """pipelines.vertex, with aiplatform logging only its warnings, to stderr: stdout keeps our
+    results (aiplatform prints progress to stdout unless a log handler is already set up)."""
+    from pipelines import vertex
+
+    sdk_logs = logging.StreamHandler(sys.stderr)
+    sdk_logs.setLevel(logging.WARNING)
+    logging.getLogger("google.cloud.aiplatform").addHandler(sdk_logs)
+    return vertex
+
+
+def _connection(args: argparse.Namespace) -> dict[str, Any]:
+    return {"api_endpoint": args.api_endpoint, "api_transport": args.api_transport}
+
+
+def _job_options(args: argparse.Namespace, spec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "service_account": args.service_account,
+        "params": parse_params(args.param, declared_inputs(spec)[0]),
+        "enable_caching": args.enable_caching,
+        "labels": split_pairs(args.labels, "--labels") or None,
+        "display_name": args.display_name,
+        **_connection(args),
+    }
+
+
+def cmd_submit(args: argparse.Namespace) -> None:
+    vertex = _vertex()
+    with vertex.compiled(args.pipeline, args.image_registry, args.image_tag) as (path, spec):
+        job = vertex.submit(
+            str(path), args.project, args.location, args.pipeline_root, **_job_options(args, spec)
+        )
+    print(f"submitted {job.resource_name}\n  {vertex.console_url(job.resource_name, args.project)}")
+
+
+def cmd_schedule(args: argparse.Namespace) -> None:
+    vertex = _vertex()
+    if args.action == "create":
+        with vertex.compiled(args.pipeline, args.image_registry, args.image_tag) as (path, spec):
+            found = vertex.schedule(
+                str(path),
+                args.project,
+                args.location,
+                args.pipeline_root,
+                cron=args.cron,
+                timezone=args.timezone,
+                max_concurrent_run_count=args.max_concurrent_runs,
+                schedule_name=args.name,
+                start_time=args.start_time,
+                end_time=args.end_time,
+                max_run_count=args.max_runs,
+                **_job_options(args, spec),
+            )
+        print(f"created schedule {found.resource_name}\n  {vertex.describe_schedule(found, args.project)}")
+    elif args.action == "list":
+        found = vertex.list_schedules(args.project, args.location, **_connection(args))
+        for one in found:
+            print(vertex.describe_schedule(one, args.project))
+        if not found:
+            print(f"no schedules in {args.project}/{args.location}")
+    else:
+        found = getattr(vertex, args.action)(args.schedule, args.project, args.location, **_connection(args))
+        print(f"{args.action}d schedule {found.resource_name}")
 
 
 def _registry(args: argparse.Namespace):
@@ -193,7 +264,72 @@ def build_parser() -> argparse.ArgumentParser:
             )
         sub.add_argument("--registry", help="registry URI (default: KEEL_REGISTRY, else .keel/registry)")
         sub.set_defaults(handler=cmd_registry)
+    _add_vertex_commands(commands)
     return parser
+
+
+def _add_connection_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--project", required=True, help="Google Cloud project id")
+    parser.add_argument("--location", required=True, help="Vertex AI region, e.g. europe-west4")
+    parser.add_argument(
+        "--api-endpoint",
+        metavar="HOST_OR_URL",
+        help="a private or regional Vertex AI endpoint (default: LOCATION-aiplatform.googleapis.com)",
+    )
+    parser.add_argument("--api-transport", choices=TRANSPORTS, default="grpc", help="default: grpc")
+
+
+def _add_job_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("pipeline", help="a pipeline or component name (compiled first) or a compiled YAML")
+    parser.add_argument("--pipeline-root", required=True, metavar="GS_URI", help="where runs write outputs")
+    parser.add_argument("--service-account", help="the service account the runs act as")
+    parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument(
+        "--no-cache",
+        dest="enable_caching",
+        action="store_const",
+        const=False,
+        help="rerun every task (default: the caching compiled into each task)",
+    )
+    parser.add_argument("--labels", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--display-name", help="default: the pipeline's name")
+    parser.add_argument(
+        "--image-registry",
+        help=f"when compiling by name; Vertex AI cannot pull the default {DEFAULT_REGISTRY}",
+    )
+    parser.add_argument("--image-tag", help=f"when compiling by name (default: {__version__})")
+    _add_connection_options(parser)
+
+
+def _add_vertex_commands(commands) -> None:
+    submit = commands.add_parser("submit", help="submit one run to Vertex AI Pipelines")
+    _add_job_options(submit)
+    submit.set_defaults(handler=cmd_submit)
+
+    actions = commands.add_parser("schedule", help="Vertex AI Pipelines schedules").add_subparsers(
+        dest="action", required=True
+    )
+    create = actions.add_parser("create", help="run a pipeline on a cron schedule")
+    _add_job_options(create)
+    create.add_argument("--cron", required=True, help='e.g. "0 3 * * *" (UTC unless --timezone)')
+    create.add_argument("--timezone", help="IANA time zone of the cron, e.g. Europe/Paris")
+    create.add_argument("--max-concurrent-runs", type=int, default=1, help="default: 1")
+    create.add_argument("--max-runs", type=int, help="end the schedule after this many runs")
+    create.add_argument("--start-time", help="RFC 3339 timestamp of the first possible run")
+    create.add_argument("--end-time", help="RFC 3339 timestamp after which no run starts")
+    create.add_argument("--name", help="the schedule's display name (default: the run's)")
+    listing = actions.add_parser("list", help="every schedule in the project and location")
+    _add_connection_options(listing)
+    for action, text in [
+        ("pause", "stop starting runs until resumed"),
+        ("resume", "start runs again"),
+        ("delete", "delete a schedule (runs it started are kept)"),
+    ]:
+        sub = actions.add_parser(action, help=text)
+        sub.add_argument("schedule", help="its id (as `keel schedule list` shows) or resource name")
+        _add_connection_options(sub)
+    for sub in actions.choices.values():
+        sub.set_defaults(handler=cmd_schedule)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -55,3 +55,15 @@ def test_guard_follows_into_subprocesses():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "NetworkBlockedError", result.stderr
+
+
+def test_grpc_channels_go_to_a_closed_loopback_proxy():
+    import grpc
+
+    assert getattr(socket.socket.connect, "keel_guard", False)  # the guard (and its gRPC proxy) is on
+    channel = grpc.insecure_channel("aiplatform.googleapis.com:443")
+    started = time.monotonic()
+    with pytest.raises(grpc.FutureTimeoutError):
+        grpc.channel_ready_future(channel).result(timeout=3)
+    channel.close()
+    assert time.monotonic() - started < 10

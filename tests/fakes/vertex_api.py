@@ -6,10 +6,12 @@
         ...
         api.calls("POST", "models:upload")  # the recorded requests, JSON bodies parsed
 
-It records every request (method, path, query, JSON body) and answers the Model Registry calls
-(upload, get, listVersions, mergeVersionAliases, operations) with JSON shaped like Vertex AI's:
-resource names carry the project number, long-running operations come back already done, errors
-use Google's `{"error": {"code", "message", "status"}}` form. Extend it with `add_route`.
+It records every request (method, path, query, headers, body) and answers, with JSON shaped like
+Vertex AI's, the Model Registry calls (upload, get, listVersions, mergeVersionAliases), pipeline job
+creation, the schedule calls (create, get, list, pause, resume, delete) and operations: resource
+names carry the project number, long-running operations come back already done, errors use Google's
+`{"error": {"code", "message", "status"}}` form. Extend it with `add_route` (tests/fakes/gcs_api.py
+and tests/fakes/adc.py add Cloud Storage and OAuth token routes to the same server).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import json
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -27,6 +29,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 _LOCATION = r"/v1/projects/[^/]+/locations/([^/]+)"
 _MODEL = _LOCATION + r"/models/([^/@:]+)(?:@([^/:]+))?"
+_SCHEDULE = _LOCATION + r"/schedules/([^/:]+)"
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,8 @@ class RecordedRequest:
     method: str
     path: str  # percent-decoded, without the query
     query: dict[str, list[str]]
-    body: Any  # the parsed JSON body, None when there is none
+    body: Any  # JSON parsed, a form as a dict, other text as is; None when there is none
+    headers: dict[str, str] = field(default_factory=dict)  # names lowercased
 
 
 class ApiError(Exception):
@@ -56,6 +60,8 @@ class FakeVertexAPI:
         self.requests: list[RecordedRequest] = []
         self.models: dict[str, list[dict[str, Any]]] = {}  # model id -> its versions (Model JSON)
         self.operations: dict[str, dict[str, Any]] = {}
+        self.pipeline_jobs: dict[str, dict[str, Any]] = {}  # resource name -> PipelineJob JSON
+        self.schedules: dict[str, dict[str, Any]] = {}  # schedule id -> Schedule JSON
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self._ids = itertools.count(1000)
         self._lock = threading.Lock()
@@ -65,6 +71,13 @@ class FakeVertexAPI:
         self.add_route("POST", _MODEL + r":mergeVersionAliases", self._merge_version_aliases)
         self.add_route("GET", _MODEL, self._get_model)
         self.add_route("GET", r"/v1/(projects/[^/]+/locations/[^/]+/.*operations/[^/]+)", self._get_operation)
+        self.add_route("POST", _LOCATION + r"/pipelineJobs", self._create_pipeline_job)
+        self.add_route("POST", _LOCATION + r"/schedules", self._create_schedule)
+        self.add_route("GET", _LOCATION + r"/schedules", self._list_schedules)
+        self.add_route("GET", _SCHEDULE, self._get_schedule)
+        self.add_route("POST", _SCHEDULE + r":pause", self._set_schedule_state("PAUSED"))
+        self.add_route("POST", _SCHEDULE + r":resume", self._set_schedule_state("ACTIVE"))
+        self.add_route("DELETE", _SCHEDULE, self._delete_schedule)
 
     # -- server ----------------------------------------------------------------------------------
     def add_route(self, method: str, pattern: str, handler: Handler) -> None:
@@ -115,8 +128,11 @@ class FakeVertexAPI:
             )
 
     # -- model registry ---------------------------------------------------------------------------
+    def location_name(self, location: str) -> str:
+        return f"projects/{self.project_number}/locations/{location}"
+
     def model_name(self, location: str, model_id: str) -> str:
-        return f"projects/{self.project_number}/locations/{location}/models/{model_id}"
+        return f"{self.location_name(location)}/models/{model_id}"
 
     def _versions_of(self, model_id: str) -> list[dict[str, Any]]:
         if model_id not in self.models:
@@ -140,7 +156,7 @@ class FakeVertexAPI:
             if model_id in self.models:
                 raise ApiError(409, "ALREADY_EXISTS", f"Model {model_id} already exists.")
             versions = self.models[model_id] = []
-        now = _now()
+        now = rfc3339_now()
         aliases = list(body["model"].get("versionAliases", []))
         for alias in aliases:  # a new default version takes the alias over
             for version in versions:
@@ -163,20 +179,15 @@ class FakeVertexAPI:
                 "supportedOutputStorageFormats": ["jsonl", "bigquery"],
             }
         )
-        operation = {
-            "name": f"{self.model_name(location, model_id)}/operations/{next(self._ids)}",
-            "metadata": {
-                "@type": "type.googleapis.com/google.cloud.aiplatform.v1.UploadModelOperationMetadata",
-                "genericMetadata": {"createTime": now, "updateTime": now},
-            },
-            "done": True,
-            "response": {
+        operation = self._done_operation(
+            self.model_name(location, model_id),
+            "UploadModelOperationMetadata",
+            {
                 "@type": "type.googleapis.com/google.cloud.aiplatform.v1.UploadModelResponse",
                 "model": self.model_name(location, model_id),
                 "modelVersionId": version_id,
             },
-        }
-        self.operations[operation["name"]] = operation
+        )
         return 200, operation
 
     def _get_model(self, request: RecordedRequest, location: str, model_id: str, ref: str | None):
@@ -206,7 +217,7 @@ class FakeVertexAPI:
                 )
             if holder is None:
                 target["versionAliases"].append(alias)
-        target["versionUpdateTime"] = _now()
+        target["versionUpdateTime"] = rfc3339_now()
         return 200, target
 
     def _get_operation(self, request: RecordedRequest, name: str):
@@ -214,13 +225,94 @@ class FakeVertexAPI:
             raise ApiError(404, "NOT_FOUND", f"Operation {name} does not exist.")
         return 200, self.operations[name]
 
+    def _done_operation(self, resource: str, metadata_type: str, response: dict[str, Any]) -> dict[str, Any]:
+        now = rfc3339_now()
+        operation = {
+            "name": f"{resource}/operations/{next(self._ids)}",
+            "metadata": {
+                "@type": f"type.googleapis.com/google.cloud.aiplatform.v1.{metadata_type}",
+                "genericMetadata": {"createTime": now, "updateTime": now},
+            },
+            "done": True,
+            "response": response,
+        }
+        self.operations[operation["name"]] = operation
+        return operation
 
-def _now() -> str:
+    # -- pipelines --------------------------------------------------------------------------------
+    def _create_pipeline_job(self, request: RecordedRequest, location: str) -> tuple[int, Any]:
+        job_id = request.query.get("pipelineJobId", [f"pipeline-job-{next(self._ids)}"])[0]
+        name = f"{self.location_name(location)}/pipelineJobs/{job_id}"
+        if name in self.pipeline_jobs:
+            raise ApiError(409, "ALREADY_EXISTS", f"PipelineJob {job_id} already exists.")
+        now = rfc3339_now()
+        self.pipeline_jobs[name] = {
+            **request.body,
+            "name": name,
+            "state": "PIPELINE_STATE_PENDING",
+            "createTime": now,
+            "updateTime": now,
+        }
+        return 200, self.pipeline_jobs[name]
+
+    def _schedule(self, schedule_id: str) -> dict[str, Any]:
+        if schedule_id not in self.schedules:
+            raise ApiError(404, "NOT_FOUND", f"Schedule {schedule_id} does not exist.")
+        return self.schedules[schedule_id]
+
+    def _create_schedule(self, request: RecordedRequest, location: str) -> tuple[int, Any]:
+        schedule_id = str(next(self._ids))
+        now = rfc3339_now()
+        self.schedules[schedule_id] = {
+            **request.body,
+            "name": f"{self.location_name(location)}/schedules/{schedule_id}",
+            "state": "ACTIVE",
+            "createTime": now,
+            "updateTime": now,
+            "startTime": request.body.get("startTime", now),
+            "nextRunTime": now,
+        }
+        return 200, self.schedules[schedule_id]
+
+    def _list_schedules(self, request: RecordedRequest, location: str) -> tuple[int, Any]:
+        prefix = f"{self.location_name(location)}/"
+        return 200, {"schedules": [s for s in self.schedules.values() if s["name"].startswith(prefix)]}
+
+    def _get_schedule(self, request: RecordedRequest, location: str, schedule_id: str) -> tuple[int, Any]:
+        return 200, self._schedule(schedule_id)
+
+    def _set_schedule_state(self, state: str) -> Handler:
+        def handler(request: RecordedRequest, location: str, schedule_id: str) -> tuple[int, Any]:
+            schedule = self._schedule(schedule_id)
+            schedule.update(state=state, updateTime=rfc3339_now())
+            return 200, {}
+
+        return handler
+
+    def _delete_schedule(self, request: RecordedRequest, location: str, schedule_id: str) -> tuple[int, Any]:
+        name = self._schedule(schedule_id)["name"]
+        del self.schedules[schedule_id]
+        empty = {"@type": "type.googleapis.com/google.protobuf.Empty"}
+        return 200, self._done_operation(name, "DeleteOperationMetadata", empty)
+
+
+def rfc3339_now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def _error(code: int, status: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "status": status}}
+
+
+def _parse_body(raw: bytes, content_type: str) -> Any:
+    if not raw:
+        return None
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        return {key: values[0] for key, values in parse_qs(raw.decode()).items()}
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode()
 
 
 def _handler_class(api: FakeVertexAPI) -> type[BaseHTTPRequestHandler]:
@@ -235,7 +327,8 @@ def _handler_class(api: FakeVertexAPI) -> type[BaseHTTPRequestHandler]:
                 method=self.command,
                 path=unquote(url.path),
                 query=parse_qs(url.query),
-                body=json.loads(raw) if raw else None,
+                body=_parse_body(raw, self.headers.get("Content-Type", "")),
+                headers={name.lower(): value for name, value in self.headers.items()},
             )
             status, body = api.dispatch(request)
             data = json.dumps(body).encode()
@@ -245,7 +338,7 @@ def _handler_class(api: FakeVertexAPI) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        do_GET = do_POST = do_PATCH = do_DELETE = _answer
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
 
         def log_message(self, *_: object) -> None:  # keep test output clean
             pass
