@@ -56,8 +56,8 @@ def install() -> None:
     """Refuse connections and name lookups beyond loopback here and in the processes started from here."""
     os.environ[ENV_SWITCH] = "loopback"
     # gRPC's C core opens its own sockets: send every channel to a closed loopback port instead.
-    os.environ["grpc_proxy"] = "http://127.0.0.1:9"
-    os.environ["no_grpc_proxy"] = "127.0.0.1,localhost,::1"
+    os.environ["grpc_proxy"] = "http://127.0.0.1:9"  # noqa: SIM112 - gRPC reads the lowercase names
+    os.environ["no_grpc_proxy"] = "127.0.0.1,localhost,::1"  # noqa: SIM112
     if not getattr(socket.socket.connect, "keel_guard", False):
         socket.socket.connect = _guarded(socket.socket.connect)
         socket.socket.connect_ex = _guarded(socket.socket.connect_ex)
