@@ -29,6 +29,12 @@ test: $(STAMP)
 test-images: $(STAMP)
 	@$(call PYTEST,-m images)
 
+# Container images (root + buildah, or a Docker engine): the base once, then one image per component.
+# BASE_IMAGE=auto: python:3.11-slim when it can be pulled, else a Debian bookworm stand-in (debootstrap).
+BASE_IMAGE ?= auto
+images: $(STAMP)
+	$(BIN)/python images/build.py --base-image $(BASE_IMAGE)
+
 # Speed and memory goals: prints ratios measured in one run (not part of `make test`).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_batch_predict.py
