@@ -12,12 +12,17 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
-DEMO_DATA := .keel/demo/churn.parquet
+DEMO := .keel/demo
 
+# The main job on sample data: train and register a champion, then score new customers with it.
 demo: $(STAMP)
-	$(BIN)/keel sample-data $(DEMO_DATA) --rows 5000
+	$(BIN)/keel sample-data $(DEMO)/customers.parquet --rows 5000
+	$(BIN)/keel sample-data $(DEMO)/to_score.parquet --rows 20000 --seed 1 --no-label
 	$(BIN)/keel compile
-	$(BIN)/keel run validate_data --local --param data_uri=$(DEMO_DATA)
+	$(BIN)/keel run training --local --param data_uri=$(DEMO)/customers.parquet
+	$(BIN)/keel run batch_scoring --local --param data_uri=$(DEMO)/to_score.parquet --param output_uri=$(DEMO)/predictions
+	$(BIN)/keel registry list churn
+	@echo "Predictions: $(DEMO)/predictions/run_date=*/predictions.parquet; reports and metrics: the run folders above."
 
 # pytest exits 5 when it collected no tests: that is a failure here, never a silent pass.
 PYTEST = $(BIN)/python -m pytest $(1); status=$$?; \

@@ -9,7 +9,7 @@ keel schedule create PIPELINE --cron "0 3 * * *" [--timezone TZ] [--max-concurre
 keel schedule list --project P --location L [CONNECTION OPTIONS]
 keel schedule pause|resume|delete SCHEDULE --project P --location L [CONNECTION OPTIONS]
 keel suite build DATA --name NAME [--label COLUMN] [--unique COLUMN ...] [--output FILE]
-keel sample-data OUTPUT [--rows N] [--seed S] [--broken VARIANT]
+keel sample-data OUTPUT [--rows N] [--seed S] [--no-label] [--broken VARIANT]
 keel registry list|show|promote|rollback MODEL [REF] [--registry URI]
 
 PIPELINE is a pipeline or component name (compiled first) or a compiled YAML. JOB OPTIONS:
@@ -25,6 +25,7 @@ import argparse
 import json
 import logging
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -64,27 +65,38 @@ def run_local(name: str, params: dict[str, Any]):
         params["data_uri"] = sample_path()
         logger.info("data_uri not given: using the bundled sample %s", params["data_uri"])
     runs_dir = settings().runs_dir
+    # kfp.local warns that our components name images; here they run in this environment on purpose.
+    warnings.filterwarnings("ignore", message="You may be attemping to run a task that uses custom")
     local.init(
         runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(runs_dir), raise_on_error=True
     )
     return runnable(**params)
 
 
-def _describe_outputs(task) -> None:
-    for key, value in sorted(task.outputs.items()):
-        shown = getattr(value, "path", value)
-        print(f"  {key}: {shown}")
+def _describe_run(runs_dir: Path, since: float) -> None:
+    """Print every output file of the runs started since `since` (kfp.local writes <run>/<task>/<output>)."""
+    for run in sorted(p for p in runs_dir.iterdir() if p.is_dir() and p.stat().st_mtime >= since):
+        print(f"  run folder: {run}")
+        for output in sorted(run.rglob("*")):
+            if output.is_file() and output.name != "executor_output.json":
+                print(f"    {output.relative_to(run)}")
+    print(f"  tracking sessions (ClearML, offline unless configured): {settings().tracking_dir}")
 
 
 def cmd_run(args: argparse.Namespace) -> None:
     if not args.local:
         raise SystemExit("keel run needs --local (runs with kfp.local here); use `keel submit` for Vertex AI")
+    import time
+
     from pipelines.compiling import load
 
     params = parse_params(args.param, _declared_parameters(load(args.name)))
+    started = time.time()
     task = run_local(args.name, params)
-    print(f"{args.name}: succeeded; outputs:")
-    _describe_outputs(task)
+    print(f"{args.name}: succeeded")
+    for key, value in sorted(task.outputs.items()):
+        print(f"  {key}: {getattr(value, 'path', value)}")
+    _describe_run(settings().runs_dir, started)
 
 
 def cmd_suite_build(args: argparse.Namespace) -> None:
@@ -103,7 +115,7 @@ def cmd_sample_data(args: argparse.Namespace) -> None:
     if args.broken:
         sample_data.write_broken(args.broken, args.output, args.rows, args.seed)
     else:
-        sample_data.write(args.output, args.rows, args.seed)
+        sample_data.write(args.output, args.rows, args.seed, label=not args.no_label)
     print(f"wrote {args.output}")
 
 
@@ -243,6 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--rows", type=int, default=5_000)
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--broken", choices=BROKEN_VARIANTS)
+    sample.add_argument("--no-label", action="store_true", help="leave the label out, as in data to score")
     sample.set_defaults(handler=cmd_sample_data)
 
     registry = commands.add_parser("registry", help="inspect and move model versions")

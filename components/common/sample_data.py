@@ -72,19 +72,23 @@ def generate(rows: int = 5_000, seed: int = 0, start: int = 0) -> pd.DataFrame:
     )
 
 
-def write(uri: str, rows: int = 5_000, seed: int = 0, chunk_rows: int = 500_000) -> None:
-    """Write `rows` rows as parquet (or CSV by suffix), chunk by chunk so memory stays bounded."""
+def write(uri: str, rows: int = 5_000, seed: int = 0, chunk_rows: int = 500_000, label: bool = True) -> None:
+    """Write `rows` rows as parquet (or CSV by suffix), chunk by chunk so memory stays bounded;
+    `label=False` leaves the label out, as in data to score."""
+
+    def chunk(size: int, start: int) -> pd.DataFrame:
+        frame = generate(size, seed, start)
+        return frame if label else frame.drop(columns=[LABEL])
+
     if rows <= chunk_rows or io.is_csv(uri):
-        io.write_table(generate(rows, seed), uri)
+        io.write_table(chunk(rows, 0), uri)
         return
     with io.atomic_output(uri) as stream:
         writer = None
         for start in range(0, rows, chunk_rows):
-            chunk = pa.Table.from_pandas(
-                generate(min(chunk_rows, rows - start), seed, start), preserve_index=False
-            )
-            writer = writer or pq.ParquetWriter(stream, chunk.schema)
-            writer.write_table(chunk)
+            table = pa.Table.from_pandas(chunk(min(chunk_rows, rows - start), start), preserve_index=False)
+            writer = writer or pq.ParquetWriter(stream, table.schema)
+            writer.write_table(table)
         writer.close()
 
 
