@@ -23,6 +23,7 @@ from components.images import DEFAULT_REGISTRY, __version__
 PIPELINES: dict[str, str] = {
     "training": "pipelines.training:training",
     "batch_scoring": "pipelines.batch_scoring:batch_scoring",
+    "managed_batch_scoring": "pipelines.managed_batch_scoring:managed_batch_scoring",
 }
 
 
@@ -74,7 +75,7 @@ def compile_one(
         raw = Path(scratch) / "compiled.yaml"
         compiler.Compiler().compile(load(name), str(raw))
         documents = [with_runtime_placeholders(d) for d in yaml.safe_load_all(raw.read_text())]
-    if not retarget_images(documents[0], registry, tag):
+    if not retarget_images(documents[0], registry, tag) and name in components.__all__:
         raise RuntimeError(f"{name}: no keel component image found in the compiled spec")
     io.write_bytes(str(target), yaml.safe_dump_all(documents, sort_keys=False).encode())
     return target

@@ -25,12 +25,13 @@ def test_everything_compiles_and_loads_back(tmp_path: Path):
 def test_each_component_names_its_own_image(tmp_path: Path):
     for path in compile_all(tmp_path, registry="europe-docker.pkg.dev/acme/keel", tag="abc123"):
         images = _images(path)
-        assert images and all(i.startswith("europe-docker.pkg.dev/acme/keel/keel-") for i in images)
-        assert all(i.endswith(":abc123") for i in images)
+        assert not [i for i in images if i.startswith("localhost/")], path
+        ours = [i for i in images if i.startswith("europe-docker.pkg.dev/acme/keel/keel-")]
+        assert all(i.endswith(":abc123") for i in ours)
+        assert ours or path.stem == "managed_batch_scoring"  # only GCPC's own image there
     for name in components.__all__:
-        assert _images(tmp_path / f"{name}.yaml") == [
-            f"europe-docker.pkg.dev/acme/keel/keel-{name.replace('_', '-')}:abc123"
-        ]
+        expected = f"europe-docker.pkg.dev/acme/keel/keel-{name.replace('_', '-')}:abc123"
+        assert _images(tmp_path / f"{name}.yaml") == [expected]
 
 
 def test_cli_fails_loudly_on_unknown_names(tmp_path: Path):
@@ -54,3 +55,13 @@ def test_import_stays_light(module: str):
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_managed_scoring_feeds_a_registry_model_to_vertex_batch_prediction(tmp_path: Path):
+    spec = yaml.safe_load(compile_all(tmp_path, names=["managed_batch_scoring"])[0].read_text())
+    importer = next(e for e in spec["deploymentSpec"]["executors"].values() if "importer" in e)["importer"]
+    assert importer["typeSchema"]["schemaTitle"] == "google.VertexModel"
+    assert importer["metadata"]["resourceName"] == "{{$.inputs.parameters['metadata']}}"
+    batch = spec["root"]["dag"]["tasks"]["model-batch-predict"]["inputs"]["parameters"]
+    assert batch["gcs_source_uris"]["componentInputParameter"] == "gcs_source_uris"
+    assert batch["max_replica_count"]["componentInputParameter"] == "max_replica_count"
