@@ -57,6 +57,4 @@ def batch_predict(
         predictions.metadata.update(
             {"rows": result.rows_out, "task": metadata.get("task", ""), "shard": index}
         )
-        for name, value in result.metrics().items():
-            metrics.log_metric(name, value)
-        run.log_metrics(result.metrics())
+        run.report_metrics(result.metrics(), metrics)

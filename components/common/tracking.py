@@ -92,6 +92,12 @@ class Run:
         for name, value in metrics.items():
             reporter.report_scalar(title=title, series=name, value=float(value), iteration=step)
 
+    def report_metrics(self, metrics: Mapping[str, float], kfp_metrics: Any) -> None:
+        """Record `metrics` in a KFP Metrics artifact (shown in the Vertex console) and in this run."""
+        for name, value in metrics.items():
+            kfp_metrics.log_metric(name, value)
+        self.log_metrics(metrics)
+
     @_tolerant
     def log_artifact(self, name: str, artifact: str | Path | Mapping | Any) -> None:
         """Attach a file (path) or a small object (dict, DataFrame) to the run."""

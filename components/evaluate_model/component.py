@@ -77,14 +77,12 @@ def evaluate_model(
             )
             return ("",)
         core.write_report(result, report.path)
-        for name, value in result.metrics.items():
-            metrics.log_metric(name, value)
+        run.report_metrics(result.metrics, metrics)
         if result.confusion_matrix:
             categories = [str(name) for name in result.classes]
             classification_metrics.log_confusion_matrix(categories, result.confusion_matrix)
         if result.roc_curve:
             curve = result.roc_curve
             classification_metrics.log_roc_curve(curve.x, curve.y, curve.thresholds)
-        run.log_metrics(result.metrics)
         run.log_artifact("report", report.path)
     return (json.dumps(result.metrics, sort_keys=True),)

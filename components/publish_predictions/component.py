@@ -50,8 +50,6 @@ def publish_predictions(
         published = core.publish(
             [part.path for part in parts], output_uri, day, expected_rows, classification, min_score_std
         )
-        for name, value in published.metrics().items():
-            metrics.log_metric(name, value)
-        run.log_metrics(published.metrics())
+        run.report_metrics(published.metrics(), metrics)
     logger.info("published %d predictions to %s", published.rows, published.uri)
     return (published.uri, published.run_date)

@@ -64,9 +64,7 @@ def resolve_model(
             "fell_back": int(chosen.fell_back),
             "attempts": len(chosen.attempts),
         }
-        for name, value in summary.items():
-            metrics.log_metric(name, value)
-        run.log_metrics(summary)
+        run.report_metrics(summary, metrics)
         with open(report.path, "w") as out:
             out.write(chosen.to_markdown())
         run.log_artifact("resolution", report.path)

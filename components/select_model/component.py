@@ -50,9 +50,7 @@ def select_model(
             "promote": int(decision.promote),
             "checks_failed": sum(not c.passed for c in decision.checks),
         }
-        for name, value in summary.items():
-            metrics.log_metric(name, value)
-        run.log_metrics(summary)
+        run.report_metrics(summary, metrics)
         with open(report.path, "w") as out:
             out.write(decision.to_markdown())
         run.log_artifact("decision", report.path)

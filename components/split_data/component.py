@@ -58,6 +58,4 @@ def split_data(
     with track("split_data", params=params) as run:
         parts = core.split_table(path, label, test_fraction, seed, stratify, key_column)
         core.write(parts, train.path, test.path)
-        for name, value in parts.metrics().items():
-            metrics.log_metric(name, value)
-        run.log_metrics(parts.metrics())
+        run.report_metrics(parts.metrics(), metrics)

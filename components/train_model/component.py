@@ -71,9 +71,7 @@ def train_model(
         trained = core.train_table(path, spec, record_uri=uri)
         core.save(trained, model.path)
         model.metadata.update(trained.summary() | {"tracking_id": run.id})
-        for name, value in trained.metrics().items():
-            metrics.log_metric(name, value)
-        run.log_metrics(trained.metrics())
+        run.report_metrics(trained.metrics(), metrics)
         model_file = f"{model.path}/{MODEL_FILE}"
         run.log_model(
             model_file, name="model", framework=trained.metadata["framework"], metadata=trained.metadata

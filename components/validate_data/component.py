@@ -59,9 +59,7 @@ def validate_data(
         suite = core.without_columns(core.load_suite(suite_uri), skip_columns or [])
         outcome = core.validate_table(source, suite)
         core.write_outputs(outcome, validation_result.path, report.path)
-        for name, value in outcome.metrics().items():
-            metrics.log_metric(name, value)
-        run.log_metrics(outcome.metrics())
+        run.report_metrics(outcome.metrics(), metrics)
         run.log_artifact("report", report.path)
     if not outcome.passed:
         if fail_on_error:

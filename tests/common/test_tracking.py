@@ -65,7 +65,11 @@ def test_tracking_errors_warn_instead_of_failing(keel_home: Path, tmp_path: Path
 
 
 def test_tracking_can_be_turned_off(keel_home: Path, monkeypatch: pytest.MonkeyPatch):
+    from kfp.dsl import Metrics
+
     monkeypatch.setenv("KEEL_TRACKING", "off")
+    console = Metrics(name="metrics", uri=str(keel_home / "metrics"))
     with track("off") as run:
-        run.log_metrics({"x": 1})
+        run.report_metrics({"x": 1.0}, console)
     assert run.mode == "off" and run.id == "" and run.session_zip is None
+    assert console.metadata == {"x": 1.0}  # the Vertex console still gets the metrics
