@@ -168,6 +168,15 @@ def _choose_mode() -> str:
     return "offline"
 
 
+def _forget_parent_task() -> None:
+    """Start a run of this process's own, even when a parent process tracked a run: ClearML marks its
+    children through CLEARML_PROC_MASTER_ID (and its old name) and hands them a do-nothing stub instead of a task."""
+    for name in ("CLEARML_PROC_MASTER_ID", "TRAINS_PROC_MASTER_ID"):
+        master = os.environ.get(name, "")
+        if master and master.split(":")[0] != str(os.getpid()):
+            del os.environ[name]
+
+
 def start_run(name: str, params: Mapping[str, Any] | None = None, tags: tuple[str, ...] = ()) -> Run:
     """Start a tracked run named `name` (use `track` to have it closed for you)."""
     try:
@@ -178,6 +187,7 @@ def start_run(name: str, params: Mapping[str, Any] | None = None, tags: tuple[st
         from clearml.config import ConfigWrapper
 
         config = settings()
+        _forget_parent_task()
         ConfigWrapper.set_overrides(
             {
                 "sdk": {

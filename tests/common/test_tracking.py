@@ -73,3 +73,14 @@ def test_tracking_can_be_turned_off(keel_home: Path, monkeypatch: pytest.MonkeyP
         run.report_metrics({"x": 1.0}, console)
     assert run.mode == "off" and run.id == "" and run.session_zip is None
     assert console.metadata == {"x": 1.0}  # the Vertex console still gets the metrics
+
+
+def test_a_process_started_by_a_tracked_one_gets_its_own_run(keel_home: Path):
+    import subprocess
+    import sys
+
+    with track("parent") as parent:
+        code = "from components.common.tracking import track\nwith track('child') as run:\n    print('RUN', run.mode, run.id)"
+        child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    _, mode, task_id = next(line for line in child.stdout.splitlines() if line.startswith("RUN ")).split()
+    assert mode == "offline" and task_id.startswith("offline-") and task_id != parent.id
