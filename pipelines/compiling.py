@@ -34,7 +34,9 @@ _RUNTIME_PLACEHOLDERS = {SCHEDULE_TIME: dsl.PIPELINE_JOB_SCHEDULE_TIME_UTC_PLACE
 
 
 def load(name: str):
-    """A component (by its name in `components`) or a pipeline (by its name in PIPELINES)."""
+    """A component (by its name in `components`) or a pipeline (by its name in PIPELINES); `-` and
+    `_` are interchangeable (`batch-scoring` is `batch_scoring`)."""
+    name = name.replace("-", "_")
     if name in PIPELINES:
         module, function = PIPELINES[name].split(":")
         return getattr(importlib.import_module(module), function)

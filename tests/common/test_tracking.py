@@ -81,6 +81,8 @@ def test_a_process_started_by_a_tracked_one_gets_its_own_run(keel_home: Path):
 
     with track("parent") as parent:
         code = "from components.common.tracking import track\nwith track('child') as run:\n    print('RUN', run.mode, run.id)"
-        child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+        child = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+        )
     _, mode, task_id = next(line for line in child.stdout.splitlines() if line.startswith("RUN ")).split()
     assert mode == "offline" and task_id.startswith("offline-") and task_id != parent.id
