@@ -32,12 +32,8 @@ from typing import Any
 from components.common.config import settings
 from components.common.logging import logger
 from components.images import DEFAULT_REGISTRY, __version__
-from pipelines.parameters import declared_inputs, parse_params, split_pairs
+from pipelines.parameters import check_params, declared_inputs, parse_params, split_pairs
 from pipelines.vertex import TRANSPORTS
-
-
-def _inputs(runnable) -> dict[str, Any]:
-    return dict(runnable.component_spec.inputs or {})
 
 
 def _declared_parameters(runnable) -> dict[str, Any]:
@@ -54,21 +50,28 @@ def cmd_compile(args: argparse.Namespace) -> None:
 
 
 def run_local(name: str, params: dict[str, Any]):
-    """Run a component or pipeline with kfp.local in this environment; returns the task."""
+    """Run a component or pipeline with kfp.local in this environment; returns the task.
+
+    Parameters are checked against the compiled spec first; a missing `data_uri` defaults to the
+    bundled sample data."""
+    from google.protobuf import json_format
     from kfp import local
 
     from components.common.sample_data import sample_path
     from pipelines.compiling import load
 
     runnable = load(name)
-    if "data_uri" in _inputs(runnable) and "data_uri" not in params and "data" not in params:
-        params["data_uri"] = sample_path()
+    spec = json_format.MessageToDict(runnable.pipeline_spec)
+    if "data_uri" in declared_inputs(spec)[0] and "data_uri" not in params:
+        params = {**params, "data_uri": sample_path()}
         logger.info("data_uri not given: using the bundled sample %s", params["data_uri"])
-    runs_dir = settings().runs_dir
+    check_params(params, spec)
     # kfp.local warns that our components name images; here they run in this environment on purpose.
     warnings.filterwarnings("ignore", message="You may be attemping to run a task that uses custom")
     local.init(
-        runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(runs_dir), raise_on_error=True
+        runner=local.SubprocessRunner(use_venv=False),
+        pipeline_root=str(settings().runs_dir),
+        raise_on_error=True,
     )
     return runnable(**params)
 

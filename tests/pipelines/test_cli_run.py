@@ -1,0 +1,27 @@
+import subprocess
+import sys
+from pathlib import Path
+
+KEEL = str(Path(sys.executable).parent / "keel")
+
+
+def _keel(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([KEEL, *args], capture_output=True, text=True, timeout=300)
+
+
+def test_run_checks_parameters_before_running(keel_home: Path):
+    missing = _keel("run", "batch-scoring", "--local")
+    assert missing.returncode == 1 and "missing required parameter(s): output_uri" in missing.stderr
+    mistyped = _keel(
+        "run", "batch_scoring", "--local", "--param", "output_uri=out", "--param", "max_shards=many"
+    )
+    assert mistyped.returncode == 1
+    assert "parameter 'max_shards' must be an integer (NUMBER_INTEGER), got str 'many'" in mistyped.stderr
+    assert not (keel_home / "runs").exists()
+
+
+def test_run_a_component_on_the_bundled_sample_and_list_its_outputs(keel_home: Path):
+    done = _keel("run", "validate_data", "--local")
+    assert done.returncode == 0, done.stderr
+    assert "  passed: True" in done.stdout
+    assert "validate-data/report" in done.stdout and "tracking sessions" in done.stdout
