@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 
 from components.common import io, prediction
 from components.common.io import DataError
+from components.common.labels import CLASSIFICATION
 from components.common.logging import logger
 
 DEFAULT_BATCH_ROWS = 50_000
@@ -69,7 +70,7 @@ class _Progress:
 
 
 def _output_schema(input_schema: pa.Schema, run: ScoringRun, metadata: dict) -> pa.Schema:
-    classification = metadata.get("task") == prediction.CLASSIFICATION
+    classification = metadata.get("task") == CLASSIFICATION
     predicted = pa.array(metadata.get("classes") or [0]).type if classification else pa.float64()
     return pa.schema(
         [input_schema.field(name) for name in run.id_columns]

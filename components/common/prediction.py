@@ -12,8 +12,7 @@ import numpy as np
 import pandas as pd
 
 from components.common.io import DataError
-
-CLASSIFICATION = "classification"
+from components.common.labels import CLASSIFICATION
 
 
 class SmokeTestError(RuntimeError):

@@ -42,22 +42,21 @@ def validate_data(
         metrics: rows, expectations_run, expectations_failed, success_percent.
         passed: True when every expectation passed.
     """
+    from components.common.inputs import table_source
     from components.common.logging import logger
     from components.common.tracking import track
     from components.validate_data import core
 
-    source = data.path if data is not None else data_uri
-    if not source:
-        raise ValueError("validate_data needs `data` or `data_uri`")
+    path, uri = table_source(data, data_uri, "validate_data")
     params = {
-        "data": source,
+        "data": uri,
         "suite_uri": suite_uri,
         "skip_columns": skip_columns or [],
         "fail_on_error": fail_on_error,
     }
     with track("validate_data", params=params) as run:
         suite = core.without_columns(core.load_suite(suite_uri), skip_columns or [])
-        outcome = core.validate_table(source, suite)
+        outcome = core.validate_table(path, suite, record_uri=uri)
         core.write_outputs(outcome, validation_result.path, report.path)
         run.report_metrics(outcome.metrics(), metrics)
         run.log_artifact("report", report.path)

@@ -186,9 +186,10 @@ def validate_frame(frame: pd.DataFrame, suite: dict[str, Any], source: str = "da
     return ValidationOutcome(source, name, len(frame), len(result["results"]), failures, result)
 
 
-def validate_table(data_uri: str, suite: dict[str, Any]) -> ValidationOutcome:
-    """Read the table at `data_uri` and validate it; an unreadable or empty file raises DataError."""
-    return validate_frame(io.read_table(data_uri), suite, source=data_uri)
+def validate_table(data_uri: str, suite: dict[str, Any], record_uri: str = "") -> ValidationOutcome:
+    """Read the table at `data_uri` and validate it; an unreadable or empty file raises DataError.
+    `record_uri` (default `data_uri`) is the URI shown in results."""
+    return validate_frame(io.read_table(data_uri), suite, source=record_uri or data_uri)
 
 
 def _type_family(series: pd.Series) -> str:
