@@ -3,6 +3,10 @@
 Tables are parquet (a file or a folder of files) or CSV (by the `.csv` suffix). Every write is
 atomic: the data goes to a temporary name beside the target and is renamed into place only once
 complete, so a reader never sees a partial file and a failed write leaves nothing behind.
+
+gs:// URIs use Application Default Credentials, unless `STORAGE_EMULATOR_HOST` is set (read on
+each call; e.g. `http://127.0.0.1:4443`, as for google-cloud-storage and fake-gcs-server): then
+they go, unauthenticated, to that Cloud Storage emulator.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
 import pandas as pd
 import pyarrow as pa
@@ -31,11 +36,20 @@ class DataError(ValueError):
     """Input data that cannot be used; the message names the file, and the column and rule if any."""
 
 
+def _gcs() -> pa_fs.GcsFileSystem:
+    """Cloud Storage with Application Default Credentials, or the emulator at STORAGE_EMULATOR_HOST."""
+    emulator = os.environ.get("STORAGE_EMULATOR_HOST")
+    if not emulator:
+        return pa_fs.GcsFileSystem()
+    url = urlsplit(emulator if "://" in emulator else f"http://{emulator}")
+    return pa_fs.GcsFileSystem(anonymous=True, endpoint_override=url.netloc, scheme=url.scheme)
+
+
 def filesystem(uri: str) -> tuple[pa_fs.FileSystem, str]:
     """The pyarrow filesystem and path for a local path, `file://` URI, /gcs/ path or gs:// URI."""
     uri = str(uri)
     if uri.startswith("gs://"):
-        return pa_fs.GcsFileSystem(), uri.removeprefix("gs://")
+        return _gcs(), uri.removeprefix("gs://")
     if uri.startswith("file://"):
         uri = uri.removeprefix("file://")
     return pa_fs.LocalFileSystem(), os.path.abspath(uri)

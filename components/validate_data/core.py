@@ -229,7 +229,8 @@ def _column_expectations(
     elif family in ("integer", "float") and len(values):
         low, high = float(values.min()), float(values.max())
         margin = (high - low) * range_margin
-        low, high = low - margin, high + margin
+        # a column that is never negative in the reference (counts, amounts) stays non-negative
+        low, high = (low - margin if low < 0 else max(low - margin, 0.0)), high + margin
         if family == "integer":
             low, high = math.floor(low), math.ceil(high)
         rules.append(_expect("column_values_to_be_between", column=column, min_value=low, max_value=high))
@@ -246,7 +247,8 @@ def build_suite(
 ) -> dict[str, Any]:
     """A starting suite from a clean reference frame: columns, types, null rules, ranges, category sets.
 
-    Numeric ranges are the reference's, widened by `range_margin` of their span on each side; string
+    Numeric ranges are the reference's, widened by `range_margin` of their span on each side (but
+    not below 0 for a column with no negative values); string
     columns with at most `max_categories` distinct values get a category set; the `label` column is
     held to the values it has. Review the result and commit it next to your pipeline.
     """
