@@ -93,7 +93,7 @@ def check_definitions() -> None:
         )
     extras = set(project().get("optional-dependencies", {}))
     for name in image_definitions():
-        for extra in re.findall(r"keel-pipelines\[([^\]]*)\]", (IMAGES / name / "Dockerfile").read_text()):
+        for extra in re.findall(r"install-extra\.sh\s+(\S+)", (IMAGES / name / "Dockerfile").read_text()):
             unknown = {e.strip() for e in extra.split(",")} - extras
             if unknown:
                 raise SystemExit(f"images/{name}/Dockerfile: extra {unknown} is not in pyproject.toml")
@@ -160,6 +160,7 @@ def build_context() -> Path:
 
     (CONTEXT / "constraints.txt").write_text("".join(f"{pin}\n" for pin in locked_pins()))
     shutil.copy2(pip_wheel(), CONTEXT / "pip.whl")
+    shutil.copy2(IMAGES / "install-extra.sh", CONTEXT / "install-extra.sh")
     return CONTEXT
 
 
