@@ -1,36 +1,93 @@
-"""Cloud Storage buckets for the real google-cloud-storage client, served by a loopback fake.
+"""Cloud Storage for the real google-cloud-storage client and pyarrow's GcsFileSystem, served by
+a loopback fake.
 
     storage = FakeCloudStorage(api, "my-bucket")       # api: a started FakeVertexAPI
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", api.endpoint)
 
-Adds the JSON API's bucket routes to the fake's server: get, create (`POST /storage/v1/b`), and
-the bucket IAM policy get and set, answered with the resources Cloud Storage returns; a bucket
-that does not exist gets a 404 in Google's error form.
+Adds the JSON API's routes to the fake's server, answered with the resources Cloud Storage
+returns; a bucket or object that does not exist gets a 404 in Google's error form:
+  - buckets: get, create (`POST /storage/v1/b`), and the bucket IAM policy get and set;
+  - objects (held in memory, `storage.objects`): metadata get, list (prefix, delimiter,
+    includeTrailingDelimiter), media download (`?alt=media`, with a `Range` header), resumable
+    upload (`POST /upload/...?uploadType=resumable`, then `PUT`s of chunks to the session URL),
+    multipart upload, rewrite (copy) and delete.
+The object routes are the ones pyarrow's GcsFileSystem (google-cloud-cpp) sends: a file's info is
+a metadata get and, for a "directory", a listing; `open_output_stream` is a resumable upload;
+`move` is a rewrite then a delete; `create_dir` writes an empty `name/` marker object.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import itertools
+import json
+import re
 from typing import Any
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from tests.fakes.vertex_api import ApiError, FakeVertexAPI, RecordedRequest, rfc3339_now
+import google_crc32c
+
+from tests.fakes.vertex_api import ApiError, FakeVertexAPI, RecordedRequest, _parse_body, rfc3339_now
 
 _BUCKET = r"/storage/v1/b/([^/]+)"
+_OBJECT = _BUCKET + r"/o/(.+)"
+_UPLOAD = r"/upload/storage/v1/b/([^/]+)/o"
 
 
 class FakeCloudStorage:
-    """Buckets (name -> Bucket JSON) and their IAM policies, on `api`'s server."""
+    """Buckets (name -> Bucket JSON), their IAM policies and their objects, on `api`'s server."""
 
     def __init__(self, api: FakeVertexAPI, *existing: str, location: str = "EUROPE-WEST4") -> None:
         self.project_number = api.project_number
         self.buckets: dict[str, dict[str, Any]] = {}
         self.policies: dict[str, dict[str, Any]] = {}
+        self.objects: dict[tuple[str, str], tuple[dict[str, Any], bytes]] = {}  # (bucket, name) ->
+        self.uploads: dict[str, tuple[str, str, bytearray]] = {}  # upload id -> (bucket, name, data)
+        self._generations = itertools.count(1_700_000_000_000_001)
         for name in existing:
             self._add(name, location)
+        _serve_bytes(api)
         api.add_route("GET", _BUCKET, self._get)
         api.add_route("POST", r"/storage/v1/b", self._create)
         api.add_route("GET", _BUCKET + "/iam", self._get_policy)
         api.add_route("PUT", _BUCKET + "/iam", self._set_policy)
+        api.add_route("GET", _BUCKET + "/o", self._list_objects)
+        api.add_route("POST", _OBJECT + r"/(?:rewriteTo|copyTo)/b/([^/]+)/o/(.+)", self._rewrite)
+        api.add_route("GET", _OBJECT, self._get_object)
+        api.add_route("DELETE", _OBJECT, self._delete_object)
+        api.add_route("POST", _UPLOAD, self._start_upload)
+        api.add_route("PUT", _UPLOAD, self._upload_chunk)
 
+    # -- objects, for tests -----------------------------------------------------------------------
+    def put(self, bucket: str, name: str, data: bytes) -> dict[str, Any]:
+        """Store `data` as object `name` (a new generation), as an upload would; returns its JSON."""
+        self._bucket(bucket)
+        now = rfc3339_now()
+        resource = {
+            "kind": "storage#object",
+            "id": f"{bucket}/{name}",
+            "name": name,
+            "bucket": bucket,
+            "generation": str(next(self._generations)),
+            "metageneration": "1",
+            "contentType": "application/octet-stream",
+            "size": str(len(data)),
+            "md5Hash": base64.b64encode(hashlib.md5(data).digest()).decode(),
+            "crc32c": base64.b64encode(google_crc32c.Checksum(data).digest()).decode(),
+            "storageClass": "STANDARD",
+            "timeCreated": now,
+            "updated": now,
+            "etag": "CAE=",
+        }
+        self.objects[bucket, name] = resource, bytes(data)
+        return resource
+
+    def names(self, bucket: str) -> list[str]:
+        """The names of the objects in `bucket`, sorted."""
+        return sorted(name for owner, name in self.objects if owner == bucket)
+
+    # -- buckets ----------------------------------------------------------------------------------
     def _add(self, name: str, location: str) -> dict[str, Any]:
         now = rfc3339_now()
         self.buckets[name] = {
@@ -84,3 +141,150 @@ class FakeCloudStorage:
         self._bucket(name)
         self.policies[name] = {**self.policies[name], **request.body, "etag": "CAI="}
         return 200, self.policies[name]
+
+    # -- objects ----------------------------------------------------------------------------------
+    def _object(self, bucket: str, name: str) -> tuple[dict[str, Any], bytes]:
+        self._bucket(bucket)
+        if (bucket, name) not in self.objects:
+            raise ApiError(404, "NOT_FOUND", f"No such object: {bucket}/{name}")
+        return self.objects[bucket, name]
+
+    def _get_object(self, request: RecordedRequest, bucket: str, name: str) -> tuple[int, Any, dict]:
+        resource, data = self._object(bucket, name)
+        if request.query.get("alt") != ["media"]:
+            return 200, resource, {}
+        headers = {
+            "x-goog-generation": resource["generation"],
+            "x-goog-hash": f"crc32c={resource['crc32c']},md5={resource['md5Hash']}",
+            "x-goog-stored-content-length": resource["size"],
+        }
+        ranged = re.fullmatch(r"bytes=(\d+)-(\d*)", request.headers.get("range", ""))
+        if not ranged:
+            return 200, data, headers
+        start, end = int(ranged[1]), int(ranged[2] or len(data) - 1)
+        if start >= len(data):
+            raise ApiError(416, "REQUESTED_RANGE_NOT_SATISFIABLE", "The requested range cannot be satisfied.")
+        end = min(end, len(data) - 1)
+        headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
+        return 206, data[start : end + 1], headers
+
+    def _list_objects(self, request: RecordedRequest, bucket: str) -> tuple[int, Any]:
+        self._bucket(bucket)
+        prefix = request.query.get("prefix", [""])[0]
+        delimiter = request.query.get("delimiter", [""])[0]
+        trailing = request.query.get("includeTrailingDelimiter", ["false"])[0] == "true"
+        items, prefixes = [], set()
+        for name in self.names(bucket):
+            if not name.startswith(prefix):
+                continue
+            rest = name[len(prefix) :]
+            if delimiter and delimiter in rest:
+                prefixes.add(prefix + rest[: rest.index(delimiter) + len(delimiter)])
+                if not (trailing and rest.endswith(delimiter) and rest.count(delimiter) == 1):
+                    continue
+            items.append(self.objects[bucket, name][0])
+        return 200, {"kind": "storage#objects", "items": items, "prefixes": sorted(prefixes)}
+
+    def _delete_object(self, request: RecordedRequest, bucket: str, name: str) -> tuple[int, Any]:
+        self._object(bucket, name)
+        del self.objects[bucket, name]
+        return 204, None
+
+    def _rewrite(self, request: RecordedRequest, bucket: str, name: str, to_bucket: str, to_name: str):
+        _, data = self._object(bucket, name)
+        resource = self.put(to_bucket, to_name, data)
+        if "/copyTo/" in request.path:
+            return 200, resource
+        size = resource["size"]
+        return 200, {
+            "kind": "storage#rewriteResponse",
+            "totalBytesRewritten": size,
+            "objectSize": size,
+            "done": True,
+            "resource": resource,
+        }
+
+    def _start_upload(self, request: RecordedRequest, bucket: str) -> tuple[int, Any, dict]:
+        self._bucket(bucket)
+        kind = request.query.get("uploadType", [""])[0]
+        if kind == "multipart":
+            metadata, data = _multipart(request)
+            return 200, self.put(bucket, metadata["name"], data), {}
+        if kind != "resumable":
+            raise ApiError(400, "INVALID_ARGUMENT", f"fake Cloud Storage: uploadType={kind!r} not served")
+        metadata = json.loads(request.body) if request.body else {}
+        name = request.query.get("name", [metadata.get("name", "")])[0]
+        upload_id = f"upload-{next(self._generations)}"
+        self.uploads[upload_id] = (bucket, name, bytearray())
+        session = f"http://{request.headers['host']}/upload/storage/v1/b/{bucket}/o"
+        session += f"?uploadType=resumable&name={quote(name, safe='')}&upload_id={upload_id}"
+        return 200, {}, {"Location": session}
+
+    def _upload_chunk(self, request: RecordedRequest, bucket: str) -> tuple[int, Any, dict]:
+        upload_id = request.query.get("upload_id", [""])[0]
+        if upload_id not in self.uploads:
+            raise ApiError(404, "NOT_FOUND", f"No such upload session: {upload_id}")
+        _, name, data = self.uploads[upload_id]
+        chunk = request.body or b""
+        ranged = re.fullmatch(r"bytes (?:(\d+)-(\d+)|\*)/(\d+|\*)", request.headers.get("content-range", ""))
+        if ranged is None:
+            raise ApiError(400, "INVALID_ARGUMENT", "fake Cloud Storage: bad Content-Range")
+        if ranged[1] is not None:
+            del data[int(ranged[1]) :]  # a chunk sent again replaces what was received from there
+            data += chunk
+        if ranged[3] != "*" and len(data) == int(ranged[3]):
+            del self.uploads[upload_id]
+            return 200, self.put(bucket, name, bytes(data)), {}
+        return 308, None, {"Range": f"bytes=0-{len(data) - 1}"} if data else {}
+
+
+def _multipart(request: RecordedRequest) -> tuple[dict[str, Any], bytes]:
+    """The metadata and media parts of a `multipart/related` upload body."""
+    boundary = re.search(r'boundary="?([^";]+)"?', request.headers["content-type"])[1].encode()
+    parts = [part for part in request.body.split(b"--" + boundary) if part.strip(b"-\r\n")]
+    metadata, media = (part.split(b"\r\n\r\n", 1)[1].removesuffix(b"\r\n") for part in parts[:2])
+    return json.loads(metadata), media
+
+
+def _serve_bytes(api: FakeVertexAPI) -> None:
+    """Let `api`'s routes also answer `(status, body, headers)` with `bytes` bodies sent as they are,
+    and receive upload bodies as bytes (the server's own handler speaks JSON only)."""
+    server = api._server
+    assert server, "start() the fake first"
+    base = server.RequestHandlerClass
+    if getattr(base, "serves_bytes", False):
+        return
+
+    class Handler(base):
+        serves_bytes = True
+
+        def _answer(self) -> None:
+            url = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            request = RecordedRequest(
+                method=self.command,
+                path=unquote(url.path),
+                query=parse_qs(url.query),
+                body=raw if url.path.startswith("/upload/") else _parse_body(raw, self.headers["Content-Type"] or ""),
+                headers={name.lower(): value for name, value in self.headers.items()},
+            )
+            status, payload, headers = (*api.dispatch(request), {})[:3]
+            if payload is None:
+                data, content_type = b"", None
+            elif isinstance(payload, bytes):
+                data, content_type = payload, "application/octet-stream"
+            else:
+                data, content_type = json.dumps(payload).encode(), "application/json; charset=UTF-8"
+            self.send_response(status)
+            if content_type:
+                self.send_header("Content-Type", content_type)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
+
+    server.RequestHandlerClass = Handler
