@@ -81,7 +81,8 @@ def atomic_output(uri: str) -> Iterator[pa.NativeFile]:
     """A writable stream whose data appears at `uri` only when the block completes without error."""
     fs, path = filesystem(uri)
     parent, name = str(PurePosixPath(path).parent), PurePosixPath(path).name
-    fs.create_dir(parent, recursive=True)
+    if isinstance(fs, pa_fs.LocalFileSystem):  # GCS has no folders: pyarrow would add `folder/` objects
+        fs.create_dir(parent, recursive=True)
     temporary = f"{parent}/.{name}.tmp-{uuid.uuid4().hex}"
     try:
         with fs.open_output_stream(temporary) as stream:

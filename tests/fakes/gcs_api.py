@@ -7,13 +7,22 @@ a loopback fake.
 Adds the JSON API's routes to the fake's server, answered with the resources Cloud Storage
 returns; a bucket or object that does not exist gets a 404 in Google's error form:
   - buckets: get, create (`POST /storage/v1/b`), and the bucket IAM policy get and set;
-  - objects (held in memory, `storage.objects`): metadata get, list (prefix, delimiter,
-    includeTrailingDelimiter), media download (`?alt=media`, with a `Range` header), resumable
-    upload (`POST /upload/...?uploadType=resumable`, then `PUT`s of chunks to the session URL),
-    multipart upload, rewrite (copy) and delete.
-The object routes are the ones pyarrow's GcsFileSystem (google-cloud-cpp) sends: a file's info is
-a metadata get and, for a "directory", a listing; `open_output_stream` is a resumable upload;
-`move` is a rewrite then a delete; `create_dir` writes an empty `name/` marker object.
+  - objects, held in memory (`storage.objects`, `storage.put`, `storage.names`): metadata get,
+    list (prefix, delimiter, includeTrailingDelimiter), media download (`?alt=media`, a `Range`
+    header, `generation`), resumable upload (`POST /upload/...?uploadType=resumable`, then `PUT`s
+    of chunks to the session URL), multipart upload (`ifGenerationMatch` honoured), rewrite and
+    delete; downloads carry `x-goog-hash` (crc32c, md5), which the clients check.
+These are what pyarrow's GcsFileSystem (google-cloud-cpp over REST) sends: `get_file_info` is a
+metadata get, then for a "directory" a listing of `name/`; `open_input_stream` one download,
+`open_input_file` ranged downloads of the generation it saw; `open_output_stream` a resumable
+upload; `move` a metadata get of both names, a rewrite, then a delete; `create_dir` an empty
+`name/` marker object (metadata `arrow/gcsfs: directory`) sent as a multipart upload.
+
+Upload bodies are recorded as bytes. Routes may answer `(status, body, headers)` with a `bytes`
+body: the server's JSON handler is swapped for one that also sends bytes (see `_serve_bytes`).
+Call pyarrow from another process (tests/common/test_io_gcs.py): pyarrow reads a GCS file's
+`closed` with the GIL held, which sends the first download, so a fake served by threads of the
+same interpreter would never answer it.
 """
 
 from __future__ import annotations
@@ -42,8 +51,8 @@ class FakeCloudStorage:
         self.project_number = api.project_number
         self.buckets: dict[str, dict[str, Any]] = {}
         self.policies: dict[str, dict[str, Any]] = {}
-        self.objects: dict[tuple[str, str], tuple[dict[str, Any], bytes]] = {}  # (bucket, name) ->
-        self.uploads: dict[str, tuple[str, str, bytearray]] = {}  # upload id -> (bucket, name, data)
+        self.objects: dict[tuple[str, str], tuple[dict[str, Any], bytes]] = {}  # -> (Object JSON, data)
+        self.uploads: dict[str, tuple[str, str, dict, bytearray]] = {}  # id -> bucket, name, fields, data
         self._generations = itertools.count(1_700_000_000_000_001)
         for name in existing:
             self._add(name, location)
@@ -60,10 +69,12 @@ class FakeCloudStorage:
         api.add_route("PUT", _UPLOAD, self._upload_chunk)
 
     # -- objects, for tests -----------------------------------------------------------------------
-    def put(self, bucket: str, name: str, data: bytes) -> dict[str, Any]:
-        """Store `data` as object `name` (a new generation), as an upload would; returns its JSON."""
+    def put(self, bucket: str, name: str, data: bytes, fields: dict | None = None) -> dict[str, Any]:
+        """Store `data` as object `name` (a new generation), as an upload would; returns its JSON.
+        `fields`: the Object JSON an upload sends along (`contentType`, custom `metadata`)."""
         self._bucket(bucket)
         now = rfc3339_now()
+        fields = fields or {}
         resource = {
             "kind": "storage#object",
             "id": f"{bucket}/{name}",
@@ -71,7 +82,7 @@ class FakeCloudStorage:
             "bucket": bucket,
             "generation": str(next(self._generations)),
             "metageneration": "1",
-            "contentType": "application/octet-stream",
+            "contentType": fields.get("contentType", "application/octet-stream"),
             "size": str(len(data)),
             "md5Hash": base64.b64encode(hashlib.md5(data).digest()).decode(),
             "crc32c": base64.b64encode(google_crc32c.Checksum(data).digest()).decode(),
@@ -79,6 +90,7 @@ class FakeCloudStorage:
             "timeCreated": now,
             "updated": now,
             "etag": "CAE=",
+            **({"metadata": fields["metadata"]} if fields.get("metadata") else {}),
         }
         self.objects[bucket, name] = resource, bytes(data)
         return resource
@@ -143,14 +155,24 @@ class FakeCloudStorage:
         return 200, self.policies[name]
 
     # -- objects ----------------------------------------------------------------------------------
-    def _object(self, bucket: str, name: str) -> tuple[dict[str, Any], bytes]:
+    def _object(self, bucket: str, name: str, generation: str | None = None) -> tuple[dict[str, Any], bytes]:
         self._bucket(bucket)
-        if (bucket, name) not in self.objects:
+        found = self.objects.get((bucket, name))
+        if found is None or generation not in (None, found[0]["generation"]):
             raise ApiError(404, "NOT_FOUND", f"No such object: {bucket}/{name}")
-        return self.objects[bucket, name]
+        return found
+
+    def _check_generation(self, request: RecordedRequest, bucket: str, name: str) -> None:
+        """Honour an upload's `ifGenerationMatch` (0: the object must not exist yet)."""
+        wanted = request.query.get("ifGenerationMatch", [None])[0]
+        current = self.objects[bucket, name][0]["generation"] if (bucket, name) in self.objects else "0"
+        if wanted not in (None, current):
+            raise ApiError(
+                412, "FAILED_PRECONDITION", "At least one of the pre-conditions you specified did not hold."
+            )
 
     def _get_object(self, request: RecordedRequest, bucket: str, name: str) -> tuple[int, Any, dict]:
-        resource, data = self._object(bucket, name)
+        resource, data = self._object(bucket, name, request.query.get("generation", [None])[0])
         if request.query.get("alt") != ["media"]:
             return 200, resource, {}
         headers = {
@@ -208,14 +230,17 @@ class FakeCloudStorage:
         self._bucket(bucket)
         kind = request.query.get("uploadType", [""])[0]
         if kind == "multipart":
-            metadata, data = _multipart(request)
-            return 200, self.put(bucket, metadata["name"], data), {}
+            fields, data = _multipart(request)
+            name = request.query.get("name", [fields.get("name", "")])[0]
+            self._check_generation(request, bucket, name)
+            return 200, self.put(bucket, name, data, fields), {}
         if kind != "resumable":
             raise ApiError(400, "INVALID_ARGUMENT", f"fake Cloud Storage: uploadType={kind!r} not served")
-        metadata = json.loads(request.body) if request.body else {}
-        name = request.query.get("name", [metadata.get("name", "")])[0]
+        fields = json.loads(request.body) if request.body else {}
+        name = request.query.get("name", [fields.get("name", "")])[0]
+        self._check_generation(request, bucket, name)
         upload_id = f"upload-{next(self._generations)}"
-        self.uploads[upload_id] = (bucket, name, bytearray())
+        self.uploads[upload_id] = (bucket, name, fields, bytearray())
         session = f"http://{request.headers['host']}/upload/storage/v1/b/{bucket}/o"
         session += f"?uploadType=resumable&name={quote(name, safe='')}&upload_id={upload_id}"
         return 200, {}, {"Location": session}
@@ -224,7 +249,7 @@ class FakeCloudStorage:
         upload_id = request.query.get("upload_id", [""])[0]
         if upload_id not in self.uploads:
             raise ApiError(404, "NOT_FOUND", f"No such upload session: {upload_id}")
-        _, name, data = self.uploads[upload_id]
+        _, name, fields, data = self.uploads[upload_id]
         chunk = request.body or b""
         ranged = re.fullmatch(r"bytes (?:(\d+)-(\d+)|\*)/(\d+|\*)", request.headers.get("content-range", ""))
         if ranged is None:
@@ -234,8 +259,8 @@ class FakeCloudStorage:
             data += chunk
         if ranged[3] != "*" and len(data) == int(ranged[3]):
             del self.uploads[upload_id]
-            return 200, self.put(bucket, name, bytes(data)), {}
-        return 308, None, {"Range": f"bytes=0-{len(data) - 1}"} if data else {}
+            return 200, self.put(bucket, name, bytes(data), fields), {}
+        return 308, None, ({"Range": f"bytes=0-{len(data) - 1}"} if data else {})  # "resume incomplete"
 
 
 def _multipart(request: RecordedRequest) -> tuple[dict[str, Any], bytes]:
@@ -247,8 +272,9 @@ def _multipart(request: RecordedRequest) -> tuple[dict[str, Any], bytes]:
 
 
 def _serve_bytes(api: FakeVertexAPI) -> None:
-    """Let `api`'s routes also answer `(status, body, headers)` with `bytes` bodies sent as they are,
-    and receive upload bodies as bytes (the server's own handler speaks JSON only)."""
+    """Swap the handler class of `api`'s (started) server for one that also sends `bytes` bodies and
+    extra headers, receives upload bodies as bytes, and answers a route's crash with a 501 (so that
+    clients do not retry); the server's own handler speaks JSON only."""
     server = api._server
     assert server, "start() the fake first"
     base = server.RequestHandlerClass
@@ -257,6 +283,7 @@ def _serve_bytes(api: FakeVertexAPI) -> None:
 
     class Handler(base):
         serves_bytes = True
+        disable_nagle_algorithm = True  # headers and body leave at once, not 40 ms apart
 
         def _answer(self) -> None:
             url = urlsplit(self.path)
@@ -266,10 +293,22 @@ def _serve_bytes(api: FakeVertexAPI) -> None:
                 method=self.command,
                 path=unquote(url.path),
                 query=parse_qs(url.query),
-                body=raw if url.path.startswith("/upload/") else _parse_body(raw, self.headers["Content-Type"] or ""),
+                body=raw
+                if url.path.startswith("/upload/")
+                else _parse_body(raw, self.headers["Content-Type"] or ""),
                 headers={name.lower(): value for name, value in self.headers.items()},
             )
-            status, payload, headers = (*api.dispatch(request), {})[:3]
+            try:
+                status, payload, headers = (*api.dispatch(request), {})[:3]
+            except Exception as error:  # a gap in the fake: a permanent error, so clients do not retry
+                status, headers = 501, {}
+                payload = {
+                    "error": {
+                        "code": 501,
+                        "message": f"fake Cloud Storage: {error!r}",
+                        "status": "UNIMPLEMENTED",
+                    }
+                }
             if payload is None:
                 data, content_type = b"", None
             elif isinstance(payload, bytes):
