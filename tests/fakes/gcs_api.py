@@ -19,7 +19,7 @@ upload; `move` a metadata get of both names, a rewrite, then a delete; `create_d
 `name/` marker object (metadata `arrow/gcsfs: directory`) sent as a multipart upload.
 
 Upload bodies are recorded as bytes. Routes may answer `(status, body, headers)` with a `bytes`
-body: the server's JSON handler is swapped for one that also sends bytes (see `_serve_bytes`).
+body: the shared server sends bytes payloads and extra headers as they are.
 Call pyarrow from another process (tests/common/test_io_gcs.py): pyarrow reads a GCS file's
 `closed` with the GIL held, which sends the first download, so a fake served by threads of the
 same interpreter would never answer it.
@@ -33,11 +33,11 @@ import itertools
 import json
 import re
 from typing import Any
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from urllib.parse import quote
 
 import google_crc32c
 
-from tests.fakes.vertex_api import ApiError, FakeVertexAPI, RecordedRequest, _parse_body, rfc3339_now
+from tests.fakes.vertex_api import ApiError, FakeVertexAPI, RecordedRequest, rfc3339_now
 
 _BUCKET = r"/storage/v1/b/([^/]+)"
 _OBJECT = _BUCKET + r"/o/(.+)"
@@ -56,7 +56,6 @@ class FakeCloudStorage:
         self._generations = itertools.count(1_700_000_000_000_001)
         for name in existing:
             self._add(name, location)
-        _serve_bytes(api)
         api.add_route("GET", _BUCKET, self._get)
         api.add_route("POST", r"/storage/v1/b", self._create)
         api.add_route("GET", _BUCKET + "/iam", self._get_policy)
@@ -269,61 +268,3 @@ def _multipart(request: RecordedRequest) -> tuple[dict[str, Any], bytes]:
     parts = [part for part in request.body.split(b"--" + boundary) if part.strip(b"-\r\n")]
     metadata, media = (part.split(b"\r\n\r\n", 1)[1].removesuffix(b"\r\n") for part in parts[:2])
     return json.loads(metadata), media
-
-
-def _serve_bytes(api: FakeVertexAPI) -> None:
-    """Swap the handler class of `api`'s (started) server for one that also sends `bytes` bodies and
-    extra headers, receives upload bodies as bytes, and answers a route's crash with a 501 (so that
-    clients do not retry); the server's own handler speaks JSON only."""
-    server = api._server
-    assert server, "start() the fake first"
-    base = server.RequestHandlerClass
-    if getattr(base, "serves_bytes", False):
-        return
-
-    class Handler(base):
-        serves_bytes = True
-        disable_nagle_algorithm = True  # headers and body leave at once, not 40 ms apart
-
-        def _answer(self) -> None:
-            url = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            request = RecordedRequest(
-                method=self.command,
-                path=unquote(url.path),
-                query=parse_qs(url.query),
-                body=raw
-                if url.path.startswith("/upload/")
-                else _parse_body(raw, self.headers["Content-Type"] or ""),
-                headers={name.lower(): value for name, value in self.headers.items()},
-            )
-            try:
-                status, payload, headers = (*api.dispatch(request), {})[:3]
-            except Exception as error:  # a gap in the fake: a permanent error, so clients do not retry
-                status, headers = 501, {}
-                payload = {
-                    "error": {
-                        "code": 501,
-                        "message": f"fake Cloud Storage: {error!r}",
-                        "status": "UNIMPLEMENTED",
-                    }
-                }
-            if payload is None:
-                data, content_type = b"", None
-            elif isinstance(payload, bytes):
-                data, content_type = payload, "application/octet-stream"
-            else:
-                data, content_type = json.dumps(payload).encode(), "application/json; charset=UTF-8"
-            self.send_response(status)
-            if content_type:
-                self.send_header("Content-Type", content_type)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
-
-    server.RequestHandlerClass = Handler

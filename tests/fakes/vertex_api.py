@@ -316,24 +316,44 @@ def _parse_body(raw: bytes, content_type: str) -> Any:
 
 
 def _handler_class(api: FakeVertexAPI) -> type[BaseHTTPRequestHandler]:
+    """Serve `api.dispatch`: a route answers (status, payload) or (status, payload, headers), where
+    the payload is JSON-able, `bytes` (sent as is) or None (no body). Upload endpoints (/upload/...)
+    receive their body as bytes. A crash in a route is answered 501, a permanent error, so that
+    clients report the gap in the fake instead of retrying."""
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body leave at once, not 40 ms apart
 
-        def _answer(self) -> None:
+        def _request(self) -> RecordedRequest:
             url = urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
-            request = RecordedRequest(
+            media = url.path.startswith("/upload/")
+            return RecordedRequest(
                 method=self.command,
                 path=unquote(url.path),
                 query=parse_qs(url.query),
-                body=_parse_body(raw, self.headers.get("Content-Type", "")),
+                body=raw if media else _parse_body(raw, self.headers.get("Content-Type", "")),
                 headers={name.lower(): value for name, value in self.headers.items()},
             )
-            status, body = api.dispatch(request)
-            data = json.dumps(body).encode()
+
+        def _answer(self) -> None:
+            try:
+                status, payload, headers = (*api.dispatch(self._request()), {})[:3]
+            except Exception as error:  # a gap in the fake
+                status, payload, headers = 501, _error(501, "UNIMPLEMENTED", f"fake: {error!r}"), {}
+            if payload is None:
+                data, content_type = b"", None
+            elif isinstance(payload, bytes):
+                data, content_type = payload, "application/octet-stream"
+            else:
+                data, content_type = json.dumps(payload).encode(), "application/json; charset=UTF-8"
             self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=UTF-8")
+            if content_type:
+                self.send_header("Content-Type", content_type)
+            for name, value in headers.items():
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
