@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from components.common.config import settings
+from components.common.errors import KeelError
 from components.common.logging import logger
 from components.images import DEFAULT_REGISTRY, __version__
 from pipelines.parameters import check_params, declared_inputs, parse_params, split_pairs
@@ -352,6 +353,6 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     try:
         args.handler(args)
-    except (LookupError, ValueError, RuntimeError, OSError) as error:
+    except (KeelError, LookupError, ValueError, RuntimeError, OSError) as error:
         logger.error("%s", error)
         sys.exit(1)

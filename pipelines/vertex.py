@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from components.common.errors import KeelError
 from components.images import DEFAULT_REGISTRY, __version__
 from pipelines.parameters import check_params
 
@@ -34,7 +35,7 @@ _CONSOLE_PAGES = {"pipelineJobs": "runs", "schedules": "schedules"}
 _LABEL_KEY, _LABEL_VALUE = re.compile(r"[a-z][a-z0-9_-]{0,62}"), re.compile(r"[a-z0-9_-]{0,63}")
 
 
-class VertexError(RuntimeError):
+class VertexError(KeelError, RuntimeError):
     """A call to Vertex AI or Cloud Storage failed, or no credentials were found."""
 
 

@@ -29,10 +29,12 @@ import pyarrow.dataset as pa_dataset
 import pyarrow.fs as pa_fs
 import pyarrow.parquet as pq
 
+from components.common.errors import KeelError
+
 _PARQUET_MAGIC = b"PAR1"
 
 
-class DataError(ValueError):
+class DataError(KeelError, ValueError):
     """Input data that cannot be used; the message names the file, and the column and rule if any."""
 
 

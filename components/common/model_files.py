@@ -15,12 +15,13 @@ import io as _bytes_io
 from typing import Any
 
 from components.common import io
+from components.common.errors import KeelError
 
 MODEL_FILE = "model.joblib"
 METADATA_FILE = "metadata.json"
 
 
-class ModelIntegrityError(RuntimeError):
+class ModelIntegrityError(KeelError, RuntimeError):
     """A model file whose bytes do not match the sha256 recorded for it."""
 
 

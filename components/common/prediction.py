@@ -11,11 +11,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from components.common.errors import KeelError
 from components.common.io import DataError
 from components.common.labels import CLASSIFICATION
 
 
-class SmokeTestError(RuntimeError):
+class SmokeTestError(KeelError, RuntimeError):
     """A model that loads but does not predict sensibly on real input rows."""
 
 

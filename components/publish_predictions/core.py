@@ -17,12 +17,13 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from components.common import io
+from components.common.errors import KeelError
 
 PREDICTIONS_FILE = "predictions.parquet"
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-class PredictionCheckError(ValueError):
+class PredictionCheckError(KeelError, ValueError):
     """Scored rows that must not be published; the message names the output and the rule."""
 
 

@@ -14,13 +14,14 @@ from typing import Any
 import pandas as pd
 
 from components.common import prediction
+from components.common.errors import KeelError
 from components.common.io import DataError
 from components.common.logging import logger
 from components.common.model_files import ModelIntegrityError
 from components.common.registry import CHAMPION, PREVIOUS, ModelVersion, Registry, RegistryError
 
 
-class NoUsableModelError(RuntimeError):
+class NoUsableModelError(KeelError, RuntimeError):
     """No registered version of the model passed the integrity and smoke checks."""
 
 

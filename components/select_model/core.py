@@ -18,12 +18,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from components.common.errors import KeelError
+
 HIGHER_IS_BETTER = {"roc_auc", "pr_auc", "accuracy", "precision", "recall", "f1", "r2"}
 LOWER_IS_BETTER = {"log_loss", "rmse", "mae", "brier"}
 _KEYS = {"lower_bound", "upper_bound", "min_improvement", "higher_is_better"}
 
 
-class ThresholdError(ValueError):
+class ThresholdError(KeelError, ValueError):
     """A threshold specification that cannot be applied."""
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from components.common import model_files
+from components.common.errors import KeelError
 
 CHAMPION = "champion"
 PREVIOUS = "previous"
@@ -33,7 +34,7 @@ _ALIAS = re.compile(r"[a-z][a-zA-Z0-9-]{0,126}[a-z0-9]")
 _HISTORY_ALIAS = re.compile(rf"{HISTORY_PREFIX}(\d+)")
 
 
-class RegistryError(LookupError):
+class RegistryError(KeelError, LookupError):
     """A model, version or alias that the registry does not hold, or an alias move it cannot make."""
 
 

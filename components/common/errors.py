@@ -1,0 +1,16 @@
+"""The one base of every error keel-pipelines raises on purpose.
+
+    from components.common.errors import KeelError
+    try:
+        ...
+    except KeelError as error:   # bad input, a refused model, a failed check: the message says why
+        print(error)
+
+Each library error also derives from the built-in it refines (DataError is a ValueError,
+RegistryError a LookupError...), so callers that catch those keep working. Messages name the file,
+column or parameter, the value and the rule.
+"""
+
+
+class KeelError(Exception):
+    """An error keel-pipelines raises on purpose, with a message meant for the user."""
