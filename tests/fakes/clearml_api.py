@@ -8,15 +8,17 @@
 It answers, in the API server's `{"meta": ..., "data": ...}` envelope, the calls the client makes
 to open a task, record parameters, scalars, artifacts and a model, and complete it (found by
 running the client against it): `auth.login` (Basic auth with the fake's key and secret; a JWT
-naming the API version), `projects.get_all|create|get_by_id`, `tasks.create|get_by_id|get_all|edit|
+naming the API version), `debug.ping` (the health probe, without credentials),
+`projects.get_all|create|get_by_id`, `tasks.create|get_by_id|get_all|edit|
 started|completed|add_or_update_artifacts|add_or_update_model`, `events.add_batch` (JSON lines) and
 `models.create|edit|get_by_id`. Any other endpoint gets the server's 400 "invalid endpoint"
 answer and is listed in `unknown`. The files server lives under `/files`: a multipart POST stores
 each part as `<container path>/<part name>` (`files`, `file(uri)`).
 
 `misbehave(kind, after=N)` makes every API call after the first N (to one endpoint, with
-`endpoint=`) misbehave the way broken servers do: `hang` (never answers), `drop` (closes the connection without an answer), `error`
-(HTTP 500), `unavailable` (HTTP 503, "in maintenance"), `slow` (answers after `delay_s`).
+`endpoint=`) misbehave the way broken servers do: `hang` (never answers), `drop` (closes the
+connection without an answer), `error` (HTTP 500), `unavailable` (HTTP 503, "in maintenance"),
+`slow` (answers after `delay_s`).
 """
 
 from __future__ import annotations
@@ -140,7 +142,7 @@ class FakeClearML:
         with self._lock:
             if call.endpoint == "auth.login":
                 return self._login(authorization)
-            if not authorization.startswith("Bearer "):
+            if not authorization.startswith("Bearer ") and call.endpoint != "debug.ping":
                 raise _Refused(401, "Unauthorized (missing credentials)")
             route = _ROUTES.get(call.endpoint)
             if route is None:
@@ -282,6 +284,7 @@ class FakeClearML:
 
 
 _ROUTES = {
+    "debug.ping": lambda server, body: {"msg": "ClearML server"},  # a health probe
     "projects.get_all": FakeClearML._projects_get_all,
     "projects.create": FakeClearML._projects_create,
     "projects.get_by_id": FakeClearML._projects_get_by_id,
