@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from components.common.clearml_task import OFFLINE_SWITCHES, PARENT_TASK_MARKS
+from components.common.clearml_task import OFFLINE_SWITCHES, PARENT_TASK_MARKS, ClearMLTask
 from components.common.logging import logger
 
 _EXIT_GRACE_S = 0.5  # for the mirror to exit by itself once it has closed the task
@@ -201,8 +201,6 @@ def main() -> None:
     errors = _ErrorRecords()
     logging.getLogger("clearml").addHandler(errors)
     try:
-        from components.common.clearml_task import ClearMLTask
-
         _, _, opening = calls.get()
         task = ClearMLTask.open(**opening, offline=False)
         errors.raise_any()
