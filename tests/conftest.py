@@ -55,3 +55,14 @@ def kfp_local(keel_home: Path):
 
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(keel_home / "runs"))
     return keel_home / "runs"
+
+
+@pytest.fixture
+def clearml_server(monkeypatch: pytest.MonkeyPatch):
+    """A loopback fake ClearML server, with the ClearML client (here and in subprocesses) pointed at it."""
+    from tests.fakes.clearml_api import FakeClearML
+
+    with FakeClearML() as server:
+        for name, value in server.client_environment().items():
+            monkeypatch.setenv(name, value)
+        yield server

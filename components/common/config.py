@@ -9,7 +9,7 @@ variable, read when `settings()` is called (never at import time):
 | tracking_dir         | KEEL_TRACKING_DIR        | `<home>/tracking`                |
 | tracking_mode        | KEEL_TRACKING            | `auto`: online when ClearML credentials are configured, else offline; `offline`; `off` |
 | tracking_project     | KEEL_TRACKING_PROJECT    | `keel-pipelines`                 |
-| tracking_timeout_s   | KEEL_TRACKING_TIMEOUT    | `1.0` (seconds to wait for a ClearML server before going offline) |
+| tracking_timeout_s   | KEEL_TRACKING_TIMEOUT    | `10.0`: the most seconds a run waits for a ClearML server, in all (then it goes on offline) |
 | registry_uri         | KEEL_REGISTRY            | `<home>/registry`                |
 | runs_dir             | KEEL_RUNS_DIR            | `<home>/runs` (kfp.local pipeline root) |
 | log_format           | KEEL_LOG_FORMAT          | `auto`: JSON lines in a container on Vertex, text in a terminal; `json`; `text` |
@@ -68,7 +68,7 @@ def settings() -> Settings:
         tracking_dir=Path(os.environ.get("KEEL_TRACKING_DIR", home / "tracking")).absolute(),
         tracking_mode=_choice("KEEL_TRACKING", "auto"),
         tracking_project=os.environ.get("KEEL_TRACKING_PROJECT", "keel-pipelines"),
-        tracking_timeout_s=_number("KEEL_TRACKING_TIMEOUT", 1.0),
+        tracking_timeout_s=_number("KEEL_TRACKING_TIMEOUT", 10.0),
         registry_uri=os.environ.get("KEEL_REGISTRY", str(home / "registry")),
         runs_dir=Path(os.environ.get("KEEL_RUNS_DIR", home / "runs")).absolute(),
         log_format=_choice("KEEL_LOG_FORMAT", "auto"),

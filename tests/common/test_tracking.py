@@ -1,21 +1,15 @@
-"""Tracking never fails or stalls a run. The time bounds separate "fine" from the failure modes
-they guard against (a ~10 s close with ClearML's reporting subprocess, a hang on a dead server)."""
+"""Tracking never fails a run, and offline it is quick. The time bounds separate "fine" from the
+failure mode they guard against (a ~10 s close with ClearML's reporting subprocess). Servers that
+misbehave: tests/reliability/test_tracking_faults.py; online tracking: test_tracking_online.py."""
 
 import json
-import socket
 import time
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from components.common.tracking import start_run, track
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]  # nothing listens once the socket is closed
+from components.common.tracking import track
 
 
 def test_offline_run_records_everything_and_closes_fast(keel_home: Path, tmp_path: Path):
@@ -31,7 +25,8 @@ def test_offline_run_records_everything_and_closes_fast(keel_home: Path, tmp_pat
     close_seconds = time.monotonic() - closing
 
     assert run.mode == "offline" and run.id.startswith("offline-")
-    assert start_seconds < 5 and close_seconds < 3, (start_seconds, close_seconds)
+    # Bounds that tell a stall from a loaded machine: start-up imports ClearML, 1-2 s idle, 10 s here at times.
+    assert start_seconds < 30 and close_seconds < 3, (start_seconds, close_seconds)
     assert run.session_zip.parent == keel_home / "tracking" / "offline"
     with zipfile.ZipFile(run.session_zip) as session:
         names = session.namelist()
@@ -42,26 +37,14 @@ def test_offline_run_records_everything_and_closes_fast(keel_home: Path, tmp_pat
     assert task["hyperparams"]["params"]["seed"]["value"] == "7"
 
 
-def test_unreachable_server_falls_back_to_offline_quickly(
-    keel_home: Path, monkeypatch: pytest.MonkeyPatch, caplog
-):
-    monkeypatch.setenv("CLEARML_API_HOST", f"http://127.0.0.1:{_closed_port()}")
-    monkeypatch.setenv("CLEARML_API_ACCESS_KEY", "key")
-    monkeypatch.setenv("CLEARML_API_SECRET_KEY", "secret")
-    started = time.monotonic()
-    run = start_run("unreachable")
-    run.log_metrics({"x": 1})
-    run.close()
-    assert run.mode == "offline"
-    assert time.monotonic() - started < 5
-    assert run.session_zip.exists()
-
-
-def test_tracking_errors_warn_instead_of_failing(keel_home: Path, tmp_path: Path):
+def test_a_failed_tracking_call_warns_and_the_run_goes_on(keel_home: Path, tmp_path: Path, caplog):
     with track("broken-artifact") as run:
-        run.log_artifact("missing", tmp_path / "does-not-exist.bin")
-        run.log_metrics({"after": 1.0})  # tracking is off now; this must not raise either
+        run.log_artifact("missing", tmp_path / "no-such-folder" / "report.html")
+        run.log_metrics({"after": 1.0})  # still recorded
     assert run.mode == "offline"
+    assert "tracking: log_artifact failed" in caplog.text
+    with zipfile.ZipFile(run.session_zip) as session:
+        assert '"after"' in session.read("metrics.jsonl").decode()
 
 
 def test_tracking_can_be_turned_off(keel_home: Path, monkeypatch: pytest.MonkeyPatch):
