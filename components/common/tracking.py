@@ -21,12 +21,17 @@ import atexit
 import contextlib
 import os
 import shutil
+import socket
+import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from components.common.config import settings
 from components.common.logging import logger
+
+_PROBE_TIMEOUT_S = 1.0  # how long an unreachable server may cost a run
 
 if TYPE_CHECKING:  # both import ClearML only when a run starts
     from components.common.clearml_task import ClearMLTask
@@ -122,6 +127,28 @@ def _credentials_configured() -> bool:
     return bool(ConfigWrapper.get("api.credentials.access_key", None))
 
 
+def _api_server() -> str:
+    from clearml.config import ConfigWrapper
+
+    return os.environ.get("CLEARML_API_HOST") or ConfigWrapper.get("api.api_server", "")
+
+
+def _reachable(url: str, timeout_s: float) -> bool:
+    """Whether a TCP connection to `url`'s host opens within `timeout_s` (name lookup included): a
+    server that refuses, has no route, drops packets or does not resolve costs a run this second,
+    not its whole tracking budget."""
+    parts = urlsplit(url)
+    address = (parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
+    opened = threading.Event()
+
+    def connect() -> None:
+        with contextlib.suppress(OSError), socket.create_connection(address, timeout=timeout_s):
+            opened.set()
+
+    threading.Thread(target=connect, daemon=True, name="keel-tracking-probe").start()
+    return opened.wait(timeout_s)
+
+
 def _start_mirror(budget_s: float, opening: Mapping[str, Any]) -> OnlineMirror | None:
     try:
         from components.common.tracking_mirror import OnlineMirror
@@ -146,9 +173,17 @@ def start_run(name: str, params: Mapping[str, Any] | None = None, tags: tuple[st
         )
         task = ClearMLTask.open(**opening, offline=True)
         if config.tracking_mode == "auto" and _credentials_configured():
-            # Once the offline session, the run's sure record, is open: the mirror's start-up
-            # then competes with the run's work, not with tracking's own start-up.
-            mirror = _start_mirror(config.tracking_timeout_s, opening)
+            server = _api_server()
+            if _reachable(server, min(_PROBE_TIMEOUT_S, config.tracking_timeout_s)):
+                # Once the offline session, the run's sure record, is open: the mirror's start-up
+                # then competes with the run's work, not with tracking's own start-up.
+                mirror = _start_mirror(config.tracking_timeout_s, opening)
+            else:
+                logger.warning(
+                    "tracking: ClearML server %s is unreachable; tracking offline under %s",
+                    server or "(none configured)",
+                    config.tracking_dir,
+                )
         run = Run(task, mirror)
     except Exception as error:  # noqa: BLE001 - tracking must never fail a run
         logger.warning("tracking: could not start (%s); this run is not tracked", error)

@@ -69,3 +69,27 @@ def test_a_process_started_by_a_tracked_one_gets_its_own_run(keel_home: Path):
         )
     _, mode, task_id = next(line for line in child.stdout.splitlines() if line.startswith("RUN ")).split()
     assert mode == "offline" and task_id.startswith("offline-") and task_id != parent.id
+
+
+@pytest.mark.parametrize("server", ["http://127.0.0.1:{closed_port}", "https://clearml.example.invalid"])
+def test_an_unreachable_server_is_not_waited_for(
+    keel_home: Path, monkeypatch: pytest.MonkeyPatch, caplog, server: str
+):
+    """A refused port, or a host beyond loopback (refused here by the network guard, as a firewall
+    or a failed name lookup would refuse it), sends the run offline at once: no online mirror starts,
+    so the run never waits for its tracking budget."""
+    import socket
+
+    from tests.fakes.clearml_api import client_environment
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    for name, value in client_environment(server.format(closed_port=closed_port)).items():
+        monkeypatch.setenv(name, value)
+    with track("unreachable") as run:
+        assert run._mirror is None
+        run.log_metrics({"roc_auc": 0.9})
+    assert run.mode == "offline" and "is unreachable; tracking offline" in caplog.text
+    with zipfile.ZipFile(run.session_zip) as session:
+        assert '"roc_auc"' in session.read("metrics.jsonl").decode()
