@@ -64,7 +64,9 @@ def test_local_folder_follows_every_file_and_its_name(tmp_path: Path):
     assert fingerprints.of_uri(str(folder)) != first
 
 
-def test_gs_object_follows_generation_and_checksum_from_metadata_alone(api, storage: FakeCloudStorage):
+def test_gs_object_follows_generation_and_checksum_from_metadata_alone(
+    api, storage: FakeCloudStorage, monkeypatch: pytest.MonkeyPatch
+):
     storage.put(BUCKET, "tables/t.parquet", b"PAR1 rows PAR1")
     first = fingerprints.of_uri(f"gs://{BUCKET}/tables/t.parquet")
 
@@ -76,7 +78,12 @@ def test_gs_object_follows_generation_and_checksum_from_metadata_alone(api, stor
     storage.put(BUCKET, "tables/t.parquet", b"PAR1 rowz PAR1")  # one byte
     changed = fingerprints.of_uri(f"gs://{BUCKET}/tables/t.parquet")
     storage.put(BUCKET, "tables/t.parquet", b"PAR1 rowz PAR1")  # rewritten: a new generation
-    assert len({first, changed, fingerprints.of_uri(f"gs://{BUCKET}/tables/t.parquet")}) == 3
+    rewritten = fingerprints.of_uri(f"gs://{BUCKET}/tables/t.parquet")
+    assert len({first, changed, rewritten}) == 3
+
+    host_and_port = api.endpoint.removeprefix("http://")  # STORAGE_EMULATOR_HOST as io takes it too
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", host_and_port)
+    assert fingerprints.of_uri(f"gs://{BUCKET}/tables/t.parquet") == rewritten
 
     downloads = [r for r in api.requests if r.query.get("alt") == ["media"]]
     assert api.calls("GET", f"/b/{BUCKET}/o/tables/t.parquet$") and not downloads  # metadata only
