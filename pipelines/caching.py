@@ -67,7 +67,7 @@ class Task:
     executor: dict[str, Any]
     cached: bool
     params: dict[str, Source] = field(default_factory=dict)  # every input parameter, set or default
-    set: frozenset[str] = frozenset()  # the input parameters the pipeline sets
+    given: frozenset[str] = frozenset()  # the input parameters the pipeline sets
     artifacts: dict[str, Source] = field(default_factory=dict)
 
     def param(self, name: str) -> Source:
@@ -131,7 +131,7 @@ class _Walk:
                 executor=self.spec["deploymentSpec"]["executors"][inner["executorLabel"]],
                 cached=bool(task.get("cachingOptions", {}).get("enableCache")),
                 params=defaults | given,
-                set=frozenset(given),
+                given=frozenset(given),
                 artifacts=passed,
             )
 
@@ -217,7 +217,7 @@ def _cached_problems(
     for read, fingerprint in state.reads.items():
         groups.setdefault(fingerprint, []).append(read)
     for fingerprint, reads in groups.items():
-        read = next((r for r in reads if r in task.set and task.param(r) != EMPTY), None)
+        read = next((r for r in reads if r in task.given and task.param(r) != EMPTY), None)
         problem = _fingerprint_problem(walk, task, reads, fingerprint, declared) if read else ""
         if problem:
             found.append(
@@ -242,7 +242,7 @@ def _fingerprint_problem(
         return "its component takes no fingerprint of it; turn its caching off"
     advice = f"feed it from an uncached fingerprint step (e.g. fingerprint_inputs' {fingerprint})"
     source = task.param(fingerprint)
-    if fingerprint not in task.set:
+    if fingerprint not in task.given:
         return f"its {fingerprint} input is not set; {advice}, or turn the task's caching off"
     made = walk.producer(source) if source.kind == "output" else None
     if made is None:
