@@ -6,6 +6,7 @@ from components import validate_data, train_model, evaluate_model
 import os
 
 __all__ = [
+    "fingerprint_inputs",
     "validate_data",
     "split_data",
     "train_model",
@@ -23,6 +24,7 @@ __all__ = [
 if os.environ.get("_KFP_RUNTIME") != "true":
     from components.batch_predict.component import batch_predict
     from components.evaluate_model.component import evaluate_model
+    from components.fingerprint_inputs.component import fingerprint_inputs
     from components.plan_shards.component import plan_shards
     from components.publish_predictions.component import publish_predictions
     from components.register_model.component import register_model

@@ -1,14 +1,24 @@
 """The batch scoring pipeline: wiring only.
 
-validate the input (the training suite minus the label) -> resolve the model with fallback and
-plan shards -> score the shards in parallel -> check and publish the predictions by run date.
+fingerprint the inputs (uncached; the cached steps that read them take the fingerprints, see
+pipelines/caching.py) -> validate the input (the training suite minus the label) -> resolve the
+model with fallback and plan shards -> score the shards in parallel -> check and publish the
+predictions by run date. `configure_tasks()` sets resources, retries and caching (pipelines/steps.py).
 """
 
 from kfp import dsl
 
-from components import batch_predict, plan_shards, publish_predictions, resolve_model, validate_data
+from components import (
+    batch_predict,
+    fingerprint_inputs,
+    plan_shards,
+    publish_predictions,
+    resolve_model,
+    validate_data,
+)
 from components.common.sample_data import ID_COLUMNS, LABEL
 from pipelines.compiling import SCHEDULE_TIME
+from pipelines.steps import configure_tasks
 
 
 @dsl.pipeline(name="keel-batch-scoring", description="Score a table with the champion model, with fallback.")
@@ -25,11 +35,30 @@ def batch_scoring(
     max_shards: int = 32,
     min_score_std: float = 0.001,
 ):
-    checked = validate_data(data_uri=data_uri, suite_uri=suite_uri, skip_columns=skip_columns)
-    shards = plan_shards(data_uri=data_uri, rows_per_shard=rows_per_shard, max_shards=max_shards).after(
-        checked
+    inputs = fingerprint_inputs(
+        data_uri=data_uri, suite_uri=suite_uri, registry_uri=registry_uri, model_name=model_name
     )
-    chosen = resolve_model(model_name=model_name, registry_uri=registry_uri, data_uri=data_uri).after(checked)
+    data_fingerprint = inputs.outputs["data_fingerprint"]
+    checked = validate_data(
+        data_uri=data_uri,
+        suite_uri=suite_uri,
+        skip_columns=skip_columns,
+        data_fingerprint=data_fingerprint,
+        suite_fingerprint=inputs.outputs["suite_fingerprint"],
+    )
+    shards = plan_shards(
+        data_uri=data_uri,
+        rows_per_shard=rows_per_shard,
+        max_shards=max_shards,
+        data_fingerprint=data_fingerprint,
+    ).after(checked)
+    chosen = resolve_model(
+        model_name=model_name,
+        registry_uri=registry_uri,
+        data_uri=data_uri,
+        registry_fingerprint=inputs.outputs["registry_fingerprint"],
+        data_fingerprint=data_fingerprint,
+    ).after(checked)
     with dsl.ParallelFor(shards.output) as shard:
         scored = batch_predict(
             model=chosen.outputs["model"],
@@ -37,6 +66,7 @@ def batch_scoring(
             id_columns=id_columns,
             run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
             shard=shard,
+            data_fingerprint=data_fingerprint,
         )
     publish_predictions(
         parts=dsl.Collected(scored.outputs["predictions"]),
@@ -46,3 +76,4 @@ def batch_scoring(
         data_uri=data_uri,
         min_score_std=min_score_std,
     )
+    configure_tasks()

@@ -1,6 +1,7 @@
 """`keel`: compile, run locally or on Vertex AI, schedule, and manage suites, sample data and models.
 
 keel compile [NAME ...] [--output-dir build] [--image-registry R] [--image-tag T]
+    [--resources COMPONENT=cpu=N,memory=SIZE,accelerator=TYPE[:COUNT] ...]
 keel run NAME --local [--param key=value ...]
 keel submit PIPELINE --project P --location L --pipeline-root gs://... [JOB OPTIONS]
 keel schedule create PIPELINE --cron "0 3 * * *" [--timezone TZ] [--max-concurrent-runs 1]
@@ -14,9 +15,9 @@ keel registry list|show|promote|rollback MODEL [REF] [--registry URI]
 
 PIPELINE is a pipeline or component name (compiled first) or a compiled YAML. JOB OPTIONS:
 [--service-account SA] [--param k=v ...] [--no-cache] [--labels k=v ...] [--display-name N]
-[--image-registry R --image-tag T] plus CONNECTION OPTIONS: [--api-endpoint HOST_OR_URL]
-[--api-transport grpc|rest]. Vertex AI calls use Application Default Credentials; parameters
-are checked against the compiled pipeline before any call.
+[--image-registry R --image-tag T] [--resources ...] plus CONNECTION OPTIONS: [--api-endpoint
+HOST_OR_URL] [--api-transport grpc|rest]. Vertex AI calls use Application Default Credentials;
+parameters are checked against the compiled pipeline before any call.
 """
 
 from __future__ import annotations
@@ -43,10 +44,18 @@ def _declared_parameters(runnable) -> dict[str, Any]:
     return declared_inputs(json_format.MessageToDict(runnable.pipeline_spec))[0]
 
 
+def _resources(args: argparse.Namespace) -> dict[str, Any]:
+    from pipelines.steps import parse_resources
+
+    return parse_resources(args.resources)
+
+
 def cmd_compile(args: argparse.Namespace) -> None:
     from pipelines.compiling import compile_all
 
-    for path in compile_all(args.output_dir, args.image_registry, args.image_tag, args.names):
+    for path in compile_all(
+        args.output_dir, args.image_registry, args.image_tag, args.names, _resources(args)
+    ):
         print(f"compiled {path}")
 
 
@@ -149,9 +158,13 @@ def _job_options(args: argparse.Namespace, spec: dict[str, Any]) -> dict[str, An
     }
 
 
+def _compiled(vertex, args: argparse.Namespace):
+    return vertex.compiled(args.pipeline, args.image_registry, args.image_tag, _resources(args))
+
+
 def cmd_submit(args: argparse.Namespace) -> None:
     vertex = _vertex()
-    with vertex.compiled(args.pipeline, args.image_registry, args.image_tag) as (path, spec):
+    with _compiled(vertex, args) as (path, spec):
         job = vertex.submit(
             str(path), args.project, args.location, args.pipeline_root, **_job_options(args, spec)
         )
@@ -161,7 +174,7 @@ def cmd_submit(args: argparse.Namespace) -> None:
 def cmd_schedule(args: argparse.Namespace) -> None:
     vertex = _vertex()
     if args.action == "create":
-        with vertex.compiled(args.pipeline, args.image_registry, args.image_tag) as (path, spec):
+        with _compiled(vertex, args) as (path, spec):
             found = vertex.schedule(
                 str(path),
                 args.project,
@@ -231,6 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     compile_.add_argument(
         "--image-tag", default=__version__, help=f"default: the package version ({__version__})"
     )
+    _add_resources_option(compile_)
     compile_.set_defaults(handler=cmd_compile)
 
     run = commands.add_parser("run", help="run a pipeline or component")
@@ -315,7 +329,19 @@ def _add_job_options(parser: argparse.ArgumentParser) -> None:
         help=f"when compiling by name; Vertex AI cannot pull the default {DEFAULT_REGISTRY}",
     )
     parser.add_argument("--image-tag", help=f"when compiling by name (default: {__version__})")
+    _add_resources_option(parser)
     _add_connection_options(parser)
+
+
+def _add_resources_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--resources",
+        action="append",
+        default=[],
+        metavar="COMPONENT=SPEC",
+        help="a component's tasks' limits, e.g. train_model=cpu=8,memory=32G,accelerator=NVIDIA_L4:1 "
+        "(repeatable; defaults: pipelines/steps.py DEFAULT_RESOURCES)",
+    )
 
 
 def _add_vertex_commands(commands) -> None:

@@ -3,6 +3,8 @@
 Each component names its own image, `<registry>/keel-<component>:<tag>` (see components.images).
 Compiling with another registry or tag rewrites exactly those image references in the compiled
 IR, so the YAML runs the images `make images` built and pushed, and nothing else changes.
+Pipelines are built again with the per-component resources given (pipelines.steps), and each
+compiled pipeline must pass the caching check (pipelines.caching) before it is written.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 import importlib
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import yaml
 from kfp import compiler, dsl
@@ -18,6 +22,8 @@ from kfp import compiler, dsl
 import components
 from components.common import io
 from components.images import DEFAULT_REGISTRY, __version__
+from pipelines import caching, steps
+from pipelines.steps import Resources
 
 # Pipeline name -> "module:function"; imported only when compiled or run.
 PIPELINES: dict[str, str] = {
@@ -69,16 +75,45 @@ def with_runtime_placeholders(node):
 
 
 def compile_one(
-    name: str, output_dir: Path, registry: str = DEFAULT_REGISTRY, tag: str = __version__
+    name: str,
+    output_dir: Path,
+    registry: str = DEFAULT_REGISTRY,
+    tag: str = __version__,
+    resources: Mapping[str, Resources] | None = None,
 ) -> Path:
     """Compile one component or pipeline to `<output_dir>/<name>.yaml`, written atomically."""
+    return compile_all(output_dir, registry, tag, [name], resources)[0]
+
+
+def _is_pipeline(name: str) -> bool:
+    return name.replace("-", "_") in PIPELINES
+
+
+def _built(names: list[str], resources: Mapping[str, Resources]) -> dict[str, Any]:
+    """What to compile for each name: a pipeline built again with `resources` in force (raising
+    ResourceError when one names a component none of them has), or the component as it is."""
+    built, configured = {}, set()
+    for name in names:
+        runnable = load(name)
+        if _is_pipeline(name):
+            runnable, seen = steps.build(runnable, resources)
+            configured |= seen
+        built[name] = runnable
+    if resources:
+        steps.check_components(resources, configured, [name for name in names if _is_pipeline(name)])
+    return built
+
+
+def _compile(name: str, runnable: Any, output_dir: Path, registry: str, tag: str) -> Path:
     target = output_dir / f"{name}.yaml"
     with tempfile.TemporaryDirectory() as scratch:
         raw = Path(scratch) / "compiled.yaml"
-        compiler.Compiler().compile(load(name), str(raw))
+        compiler.Compiler().compile(runnable, str(raw))
         documents = [with_runtime_placeholders(d) for d in yaml.safe_load_all(raw.read_text())]
     if not retarget_images(documents[0], registry, tag) and name in components.__all__:
         raise RuntimeError(f"{name}: no keel component image found in the compiled spec")
+    if _is_pipeline(name):
+        caching.check(documents[0])
     io.write_bytes(str(target), yaml.safe_dump_all(documents, sort_keys=False).encode())
     return target
 
@@ -88,9 +123,11 @@ def compile_all(
     registry: str = DEFAULT_REGISTRY,
     tag: str = __version__,
     names: list[str] | None = None,
+    resources: Mapping[str, Resources] | None = None,
 ) -> list[Path]:
-    """Compile `names` (default: every component and pipeline); any error stops the whole run."""
-    return [
-        compile_one(name, Path(output_dir), registry, tag)
-        for name in names or [*components.__all__, *PIPELINES]
-    ]
+    """Compile `names` (default: every component and pipeline); any error stops the whole run.
+
+    `resources` (component name -> Resources, see pipelines.steps) apply to the pipelines' tasks;
+    every pipeline must pass the caching check (pipelines.caching) or nothing of it is written."""
+    built = _built(names or [*components.__all__, *PIPELINES], resources or {})
+    return [_compile(name, runnable, Path(output_dir), registry, tag) for name, runnable in built.items()]

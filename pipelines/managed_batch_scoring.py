@@ -12,6 +12,17 @@ from google_cloud_pipeline_components.types.artifact_types import VertexModel
 from google_cloud_pipeline_components.v1.batch_predict_job import ModelBatchPredictOp
 from kfp import dsl
 
+from components.external_state import external_state
+from pipelines.steps import configure_tasks
+
+# It reads its input and writes its output through URIs, and a second job after a failed first
+# one would score everything again: never cached, never retried.
+external_state(
+    reads={"gcs_source_uris": None, "bigquery_source_input_uri": None},
+    writes=("gcs_destination_output_uri_prefix", "bigquery_destination_output_uri"),
+    retry=False,
+)(ModelBatchPredictOp)
+
 
 @dsl.pipeline(
     name="keel-managed-batch-scoring", description="Vertex AI Batch Prediction with a registered model."
@@ -44,3 +55,4 @@ def managed_batch_scoring(
         starting_replica_count=starting_replica_count,
         max_replica_count=max_replica_count,
     )
+    configure_tasks()

@@ -1,13 +1,24 @@
 """The training pipeline: wiring only.
 
-validate -> split -> train -> evaluate the challenger and the current champion on the same holdout
--> select -> register the challenger (always, for lineage), promoting it when selected.
+fingerprint the inputs (uncached; the cached steps that read them take the fingerprints, see
+pipelines/caching.py) -> validate -> split -> train -> evaluate the challenger and the current
+champion on the same holdout -> select -> register the challenger (always, for lineage), promoting
+it when selected. `configure_tasks()` sets resources, retries and caching (pipelines/steps.py).
 """
 
 from kfp import dsl
 
-from components import evaluate_model, register_model, select_model, split_data, train_model, validate_data
+from components import (
+    evaluate_model,
+    fingerprint_inputs,
+    register_model,
+    select_model,
+    split_data,
+    train_model,
+    validate_data,
+)
 from components.common.sample_data import ID_COLUMNS, LABEL
+from pipelines.steps import configure_tasks
 
 DEFAULT_THRESHOLDS = {"roc_auc": {"lower_bound": 0.7, "min_improvement": 0.005}}
 
@@ -28,9 +39,23 @@ def training(
     test_fraction: float = 0.2,
     seed: int = 0,
 ):
-    checked = validate_data(data_uri=data_uri, suite_uri=suite_uri)
+    inputs = fingerprint_inputs(
+        data_uri=data_uri, suite_uri=suite_uri, registry_uri=registry_uri, model_name=model_name
+    )
+    data_fingerprint = inputs.outputs["data_fingerprint"]
+    checked = validate_data(
+        data_uri=data_uri,
+        suite_uri=suite_uri,
+        data_fingerprint=data_fingerprint,
+        suite_fingerprint=inputs.outputs["suite_fingerprint"],
+    )
     split = split_data(
-        data_uri=data_uri, label=label, test_fraction=test_fraction, seed=seed, key_column=split_key
+        data_uri=data_uri,
+        label=label,
+        test_fraction=test_fraction,
+        seed=seed,
+        key_column=split_key,
+        data_fingerprint=data_fingerprint,
     ).after(checked)
     trained = train_model(
         data=split.outputs["train"],
@@ -43,7 +68,11 @@ def training(
     )
     challenger = evaluate_model(model=trained.outputs["model"], data=split.outputs["test"])
     champion = evaluate_model(
-        registry_uri=registry_uri, model_name=model_name, model_ref="champion", data=split.outputs["test"]
+        registry_uri=registry_uri,
+        model_name=model_name,
+        model_ref="champion",
+        data=split.outputs["test"],
+        registry_fingerprint=inputs.outputs["registry_fingerprint"],
     ).set_display_name("evaluate-champion")
     selected = select_model(
         challenger_metrics=challenger.outputs["metrics_json"],
@@ -58,3 +87,4 @@ def training(
         promote=selected.outputs["promote"],
         pipeline_run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
     )
+    configure_tasks()

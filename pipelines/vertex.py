@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -102,12 +102,18 @@ def _aiplatform(project: str, location: str, api_endpoint: str | None, api_trans
 
 @contextmanager
 def compiled(
-    pipeline: str, image_registry: str | None = None, image_tag: str | None = None
+    pipeline: str,
+    image_registry: str | None = None,
+    image_tag: str | None = None,
+    resources: Mapping[str, Any] | None = None,
 ) -> Iterator[tuple[Path, dict[str, Any]]]:
-    """The compiled YAML of `pipeline` (a name, compiled here, or a YAML path) and its spec."""
+    """The compiled YAML of `pipeline` (a name, compiled here with the image registry and tag and the
+    per-component `resources` of pipelines.steps, or a YAML path) and its spec."""
     if Path(pipeline).suffix in (".yaml", ".yml"):
-        if image_registry or image_tag:
-            raise ValueError(f"{pipeline} is compiled already: image registry and tag apply to names")
+        if image_registry or image_tag or resources:
+            raise ValueError(
+                f"{pipeline} is compiled already: image registry, tag and resources apply to names"
+            )
         if not Path(pipeline).is_file():
             raise FileNotFoundError(f"{pipeline}: no such file")
         yield Path(pipeline), _read_spec(Path(pipeline))
@@ -116,7 +122,7 @@ def compiled(
 
     with tempfile.TemporaryDirectory(prefix="keel-submit-") as scratch:
         path = compile_one(
-            pipeline, Path(scratch), image_registry or DEFAULT_REGISTRY, image_tag or __version__
+            pipeline, Path(scratch), image_registry or DEFAULT_REGISTRY, image_tag or __version__, resources
         )
         yield path, _read_spec(path)
 
@@ -174,6 +180,7 @@ def _pipeline_job(
     display_name: str | None = None,
     image_registry: str | None = None,
     image_tag: str | None = None,
+    resources: Mapping[str, Any] | None = None,
     api_endpoint: str | None = None,
     api_transport: str = "grpc",
     credentials: Any = None,
@@ -181,7 +188,12 @@ def _pipeline_job(
     """A checked, not yet submitted PipelineJob of `pipeline` (see `submit`), and its display name."""
     if not pipeline_root.startswith("gs://"):
         raise ValueError(f"pipeline root {pipeline_root!r}: Vertex AI needs a gs:// URI")
-    with compiled(pipeline, image_registry, image_tag) as (path, spec):
+    if enable_caching:
+        raise ValueError(
+            "enable_caching=True would turn caching on for every task, also those that must run every "
+            "time (fingerprint_inputs, register_model...): leave it None (each task's compiled caching) or False"
+        )
+    with compiled(pipeline, image_registry, image_tag, resources) as (path, spec):
         check_params(params or {}, spec)
         _check_images(spec)
         _check_labels(labels or {})
@@ -218,11 +230,14 @@ def submit(
     credentials: Any = None,
     image_registry: str | None = None,
     image_tag: str | None = None,
+    resources: Mapping[str, Any] | None = None,
 ):
     """Submit one run of `pipeline` to Vertex AI Pipelines and return the PipelineJob, not waiting.
 
-    `enable_caching` None keeps the caching compiled into each task; True or False sets every
-    task's. `display_name` defaults to the pipeline's name; the job id is that name plus the time.
+    `enable_caching` None keeps the caching compiled into each task; False turns every task's off
+    (True is refused: it would cache the tasks that must run every time). `display_name` defaults
+    to the pipeline's name; the job id is that name plus the time. `resources`: per-component
+    resources (pipelines.steps.parse_resources) when `pipeline` is a name.
     """
     with (
         _pipeline_job(
@@ -236,6 +251,7 @@ def submit(
             display_name=display_name,
             image_registry=image_registry,
             image_tag=image_tag,
+            resources=resources,
             api_endpoint=api_endpoint,
             api_transport=api_transport,
             credentials=credentials,
@@ -268,7 +284,7 @@ def schedule(
     the cron in UTC. `start_time`/`end_time` are RFC 3339 timestamps; `max_run_count` ends the
     schedule after that many runs. The schedule is named `schedule_name`, else the display name.
     `job_options`: `params`, `enable_caching`, `labels`, `display_name`, `image_registry`,
-    `image_tag`, `api_endpoint`, `api_transport`, `credentials`, as for `submit`.
+    `image_tag`, `resources`, `api_endpoint`, `api_transport`, `credentials`, as for `submit`.
     """
     cron = _cron(cron, timezone)
     with (

@@ -3,9 +3,11 @@
 from kfp import dsl
 from kfp.dsl import Dataset, Input, Metrics, Model, Output
 
+from components.external_state import external_state
 from components.images import image
 
 
+@external_state(reads={"data_uri": "data_fingerprint"})
 @dsl.component(base_image=image("batch_predict"), install_kfp_package=False)
 def batch_predict(
     model: Input[Model],
@@ -17,6 +19,7 @@ def batch_predict(
     run_id: str = "",
     shard: dict = None,
     batch_rows: int = 50_000,
+    data_fingerprint: str = "",
 ):
     """Scores a table with a model, streaming in batches so memory stays bounded.
 
@@ -34,6 +37,8 @@ def batch_predict(
         run_id: Recorded on every row (the pipeline passes its job id).
         shard: `{"index": i, "count": n}`, an item of plan_shards' output. None: the whole table.
         batch_rows: Rows per batch; peak memory grows with it, not with the input size.
+        data_fingerprint: The content fingerprint of `data_uri` (fingerprint_inputs' output), so that
+            Vertex reuses a cached result only for the same content; recorded with the run.
 
     Returns:
         predictions: The scored rows (parquet).
@@ -49,7 +54,12 @@ def batch_predict(
         model.metadata.get("name", ""), int(model.metadata.get("version", 0)), run_id, tuple(id_columns or ())
     )
     index, count = (int(shard["index"]), int(shard["count"])) if shard else (0, 1)  # JSON numbers are floats
-    params = {"data": uri, "model_version": run_info.model_version, "shard": f"{index}/{count}"}
+    params = {
+        "data": uri,
+        "data_fingerprint": data_fingerprint,
+        "model_version": run_info.model_version,
+        "shard": f"{index}/{count}",
+    }
     with track("batch_predict", params=params) as run:
         result = core.score_table(
             loaded, metadata, path, predictions.path, run_info, batch_rows, index, count

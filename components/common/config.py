@@ -14,7 +14,7 @@ variable, read when `settings()` is called (never at import time):
 | runs_dir             | KEEL_RUNS_DIR            | `<home>/runs` (kfp.local pipeline root) |
 | log_format           | KEEL_LOG_FORMAT          | `auto`: JSON lines in a container on Vertex, text in a terminal; `json`; `text` |
 | log_level            | KEEL_LOG_LEVEL           | `INFO`                           |
-| gs:// endpoint (io)  | STORAGE_EMULATOR_HOST    | unset: Cloud Storage with Application Default Credentials; `http://host:port`: that emulator, unauthenticated (read by `io.filesystem`) |
+| gs:// endpoint (io)  | STORAGE_EMULATOR_HOST    | unset: Cloud Storage with Application Default Credentials; `http://host:port`: that emulator, unauthenticated (read by `io.filesystem` and `io.storage_client`) |
 """
 
 from __future__ import annotations

@@ -38,13 +38,33 @@ class DataError(KeelError, ValueError):
     """Input data that cannot be used; the message names the file, and the column and rule if any."""
 
 
+def _storage_emulator() -> str | None:
+    """The Cloud Storage emulator's URL (STORAGE_EMULATOR_HOST, `http://` when it has no scheme), or None."""
+    emulator = os.environ.get("STORAGE_EMULATOR_HOST")
+    return (emulator if "://" in emulator else f"http://{emulator}") if emulator else None
+
+
 def _gcs() -> pa_fs.GcsFileSystem:
     """Cloud Storage with Application Default Credentials, or the emulator at STORAGE_EMULATOR_HOST."""
-    emulator = os.environ.get("STORAGE_EMULATOR_HOST")
+    emulator = _storage_emulator()
     if not emulator:
         return pa_fs.GcsFileSystem()
-    url = urlsplit(emulator if "://" in emulator else f"http://{emulator}")
+    url = urlsplit(emulator)
     return pa_fs.GcsFileSystem(anonymous=True, endpoint_override=url.netloc, scheme=url.scheme)
+
+
+def storage_client():
+    """A google-cloud-storage client, for what pyarrow does not expose (object generations and
+    checksums): Application Default Credentials, or the emulator at STORAGE_EMULATOR_HOST."""
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import storage
+
+    emulator = _storage_emulator()
+    if not emulator:
+        return storage.Client(project=None)
+    return storage.Client(
+        project=None, credentials=AnonymousCredentials(), client_options={"api_endpoint": emulator}
+    )
 
 
 def filesystem(uri: str) -> tuple[pa_fs.FileSystem, str]:

@@ -5,9 +5,17 @@ from typing import NamedTuple
 from kfp import dsl
 from kfp.dsl import HTML, ClassificationMetrics, Dataset, Input, Metrics, Model, Output
 
+from components.external_state import external_state
 from components.images import image
 
 
+@external_state(
+    reads={
+        "data_uri": "data_fingerprint",
+        "registry_uri": "registry_fingerprint",
+        "model_name": "registry_fingerprint",
+    }
+)
 @dsl.component(base_image=image("evaluate_model"), install_kfp_package=False)
 def evaluate_model(
     metrics: Output[Metrics],
@@ -19,6 +27,8 @@ def evaluate_model(
     model_ref: str = "champion",
     data: Input[Dataset] = None,
     data_uri: str = "",
+    data_fingerprint: str = "",
+    registry_fingerprint: str = "",
 ) -> NamedTuple("Outputs", metrics_json=str):
     """Evaluates a trained or registered model on a holdout table.
 
@@ -39,6 +49,10 @@ def evaluate_model(
         data: The holdout table, as a Dataset artifact (parquet file or folder, or CSV).
             Give either `data` or `data_uri`.
         data_uri: The holdout table, as a local path, /gcs/ path or gs:// URI.
+        data_fingerprint: The content fingerprint of `data_uri` (fingerprint_inputs' output), so that
+            Vertex reuses a cached result only for the same content; recorded with the run.
+        registry_fingerprint: The fingerprint of `model_name` in the registry (fingerprint_inputs'
+            output), so that Vertex reuses a cached result only for the same versions and aliases.
 
     Returns:
         metrics: Classification: roc_auc, pr_auc (average precision), log_loss, accuracy,
@@ -66,7 +80,8 @@ def evaluate_model(
         raise ValueError("evaluate_model needs `model` or `model_name`")
     registry = None if model is not None else open_registry(registry_uri or settings().registry_uri)
     subject = model.uri if model is not None else f"{registry.uri}#{model_name}@{model_ref}"
-    with track("evaluate_model", params={"model": subject, "data": uri}) as run:
+    fingerprints = {"data_fingerprint": data_fingerprint, "registry_fingerprint": registry_fingerprint}
+    with track("evaluate_model", params={"model": subject, "data": uri, **fingerprints}) as run:
         if registry is None:
             result = core.evaluate_table(model.path, path, model.metadata.get("sha256", ""), record_uri=uri)
         else:

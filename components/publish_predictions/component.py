@@ -5,9 +5,11 @@ from typing import NamedTuple
 from kfp import dsl
 from kfp.dsl import Dataset, Input, Metrics, Output
 
+from components.external_state import external_state
 from components.images import image
 
 
+@external_state(reads={"data_uri": None}, writes=("output_uri",), depends_on_time=True)
 @dsl.component(base_image=image("publish_predictions"), install_kfp_package=False)
 def publish_predictions(
     parts: Input[list[Dataset]],

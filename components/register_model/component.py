@@ -6,9 +6,12 @@ from google_cloud_pipeline_components.types.artifact_types import VertexModel
 from kfp import dsl
 from kfp.dsl import Input, Model, Output
 
+from components.external_state import external_state
 from components.images import image
 
 
+# Not retried: a retry after a registration whose answer was lost would register a second version.
+@external_state(writes=("registry_uri",), retry=False)
 @dsl.component(base_image=image("register_model"), install_kfp_package=False)
 def register_model(
     model: Input[Model],

@@ -5,9 +5,17 @@ from typing import NamedTuple
 from kfp import dsl
 from kfp.dsl import Dataset, Input, Markdown, Metrics, Model, Output
 
+from components.external_state import external_state
 from components.images import image
 
 
+@external_state(
+    reads={
+        "registry_uri": "registry_fingerprint",
+        "model_name": "registry_fingerprint",
+        "data_uri": "data_fingerprint",
+    }
+)
 @dsl.component(base_image=image("resolve_model"), install_kfp_package=False)
 def resolve_model(
     model: Output[Model],
@@ -18,6 +26,8 @@ def resolve_model(
     data: Input[Dataset] = None,
     data_uri: str = "",
     sample_rows: int = 200,
+    registry_fingerprint: str = "",
+    data_fingerprint: str = "",
 ) -> NamedTuple("Outputs", version=int, fell_back=bool):
     """Picks the registered model to score with, falling back when the champion is not usable.
 
@@ -33,6 +43,10 @@ def resolve_model(
         data: The data to score, as a Dataset artifact (or give `data_uri`).
         data_uri: The data to score: a local path, /gcs/ path or gs:// URI.
         sample_rows: How many rows the smoke prediction uses.
+        registry_fingerprint: The fingerprint of `model_name` in the registry (fingerprint_inputs'
+            output), so that Vertex reuses a cached result only for the same versions and aliases.
+        data_fingerprint: The content fingerprint of `data_uri` (fingerprint_inputs' output), so that
+            Vertex reuses a cached result only for the same content; recorded with the run.
 
     Returns:
         model: A verified copy of the chosen version (model.joblib + metadata.json); its metadata
@@ -50,9 +64,9 @@ def resolve_model(
 
     path, uri = inputs.table_source(data, data_uri, "resolve_model")
     registry = open_registry(registry_uri or settings().registry_uri)
-    with track(
-        "resolve_model", params={"model_name": model_name, "registry": registry.uri, "data": uri}
-    ) as run:
+    params = {"model_name": model_name, "registry": registry.uri, "data": uri}
+    params |= {"registry_fingerprint": registry_fingerprint, "data_fingerprint": data_fingerprint}
+    with track("resolve_model", params=params) as run:
         sample = io.open_dataset(path).head(sample_rows).to_pandas()
         chosen = core.resolve(registry, model_name, sample, source=uri)
         model_files.copy(chosen.version.uri, model.path, chosen.version.sha256)

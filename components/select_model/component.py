@@ -5,9 +5,11 @@ from typing import NamedTuple
 from kfp import dsl
 from kfp.dsl import Markdown, Metrics, Output
 
+from components.external_state import external_state
 from components.images import image
 
 
+@external_state()
 @dsl.component(base_image=image("select_model"), install_kfp_package=False)
 def select_model(
     report: Output[Markdown],

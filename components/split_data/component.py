@@ -3,9 +3,11 @@
 from kfp import dsl
 from kfp.dsl import Dataset, Input, Metrics, Output
 
+from components.external_state import external_state
 from components.images import image
 
 
+@external_state(reads={"data_uri": "data_fingerprint"})
 @dsl.component(base_image=image("split_data"), install_kfp_package=False)
 def split_data(
     train: Output[Dataset],
@@ -18,6 +20,7 @@ def split_data(
     seed: int = 0,
     stratify: bool = True,
     key_column: str = "",
+    data_fingerprint: str = "",
 ):
     """Splits a table into a training part and a test (holdout) part.
 
@@ -36,6 +39,8 @@ def split_data(
         key_column: Split by a stable hash of this column (e.g. a customer id) instead: a key
             lands in the same part in every run, so models trained by earlier runs are never
             evaluated on their own training rows. `seed` and `stratify` are then unused.
+        data_fingerprint: The content fingerprint of `data_uri` (fingerprint_inputs' output), so that
+            Vertex reuses a cached result only for the same content; recorded with the run.
 
     Returns:
         train: The training rows, as parquet.
@@ -54,6 +59,7 @@ def split_data(
         "seed": seed,
         "stratify": stratify,
         "key_column": key_column,
+        "data_fingerprint": data_fingerprint,
     }
     with track("split_data", params=params) as run:
         parts = core.split_table(path, label, test_fraction, seed, stratify, key_column)

@@ -3,9 +3,11 @@
 from kfp import dsl
 from kfp.dsl import Dataset, Input, Metrics, Model, Output
 
+from components.external_state import external_state
 from components.images import image
 
 
+@external_state(reads={"data_uri": "data_fingerprint"})
 @dsl.component(base_image=image("train_model"), install_kfp_package=False)
 def train_model(
     model: Output[Model],
@@ -18,6 +20,7 @@ def train_model(
     train_function: str = "",
     id_columns: list = None,
     seed: int = 0,
+    data_fingerprint: str = "",
 ):
     """Trains a model on a table, with the framework of your choice.
 
@@ -47,6 +50,8 @@ def train_model(
             is loaded. When set, `estimator` is ignored and no preprocessing is added.
         id_columns: Columns that identify rows and are not features, e.g. `["customer_id"]`.
         seed: The random seed of the estimator or training function.
+        data_fingerprint: The content fingerprint of `data_uri` (fingerprint_inputs' output), so that
+            Vertex reuses a cached result only for the same content; recorded with the run.
 
     Returns:
         model: A folder with `model.joblib` (loadable by Vertex AI's prebuilt scikit-learn container
@@ -67,7 +72,8 @@ def train_model(
     spec = core.TrainingSpec(
         label, estimator, hyperparameters or {}, train_function, tuple(id_columns or ()), seed
     )
-    with track("train_model", params={"data": uri, **vars(spec)}) as run:
+    params = {"data": uri, **vars(spec), "data_fingerprint": data_fingerprint}
+    with track("train_model", params=params) as run:
         trained = core.train_table(path, spec, record_uri=uri)
         core.save(trained, model.path)
         model.metadata.update(trained.summary() | {"tracking_id": run.id})

@@ -5,9 +5,11 @@ from typing import NamedTuple
 from kfp import dsl
 from kfp.dsl import HTML, Artifact, Dataset, Input, Metrics, Output
 
+from components.external_state import external_state
 from components.images import image
 
 
+@external_state(reads={"data_uri": "data_fingerprint", "suite_uri": "suite_fingerprint"})
 @dsl.component(base_image=image("validate_data"), install_kfp_package=False)
 def validate_data(
     validation_result: Output[Artifact],
@@ -18,6 +20,8 @@ def validate_data(
     suite_uri: str = "",
     skip_columns: list = None,
     fail_on_error: bool = True,
+    data_fingerprint: str = "",
+    suite_fingerprint: str = "",
 ) -> NamedTuple("Outputs", passed=bool):
     """Validates a table against a Great Expectations expectation suite.
 
@@ -35,6 +39,9 @@ def validate_data(
         fail_on_error: Fail the task when any expectation fails, with a message naming each
             failed expectation, its column and the unexpected count. When False, the task succeeds
             and `passed` tells the pipeline what to do. An unreadable or empty file always fails.
+        data_fingerprint: The content fingerprint of `data_uri` (fingerprint_inputs' output), so that
+            Vertex reuses a cached result only for the same content; recorded with the run.
+        suite_fingerprint: The content fingerprint of `suite_uri`, likewise.
 
     Returns:
         validation_result: The full Great Expectations validation result (JSON).
@@ -53,6 +60,8 @@ def validate_data(
         "suite_uri": suite_uri,
         "skip_columns": skip_columns or [],
         "fail_on_error": fail_on_error,
+        "data_fingerprint": data_fingerprint,
+        "suite_fingerprint": suite_fingerprint,
     }
     with track("validate_data", params=params) as run:
         suite = core.without_columns(core.load_suite(suite_uri), skip_columns or [])

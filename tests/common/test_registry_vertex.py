@@ -149,6 +149,28 @@ def test_serving_image_can_be_chosen(api, gcs):
     assert api.calls("POST", "models:upload")[0].body["model"]["containerSpec"] == {"imageUri": image}
 
 
+def test_state_fingerprint_follows_aliases_and_sha256s_in_one_listing(api, registry):
+    from components.common.fingerprints import of_registry
+
+    seen = [of_registry(registry, "churn")]  # no model yet
+    for run in (1, 2):
+        registry.register("churn", f"gs://bucket/models/run-{run}")
+    seen.append(of_registry(registry, "churn"))
+    registry.promote("churn", 2)
+    api.requests.clear()
+    seen.append(of_registry(registry, "churn"))
+    assert [r.method for r in api.requests] == ["GET"] and api.calls("GET", ":listVersions$")
+    assert of_registry(registry, "churn") == seen[-1]
+
+    registry.set_alias("churn", "staging", 1)  # one alias more
+    seen.append(of_registry(registry, "churn"))
+    first = api.models["churn"][0]
+    recorded = json.loads(first["versionDescription"])
+    first["versionDescription"] = json.dumps({**recorded, "sha256": "0" * 64})  # one version's sha256
+    seen.append(of_registry(registry, "churn"))
+    assert len(set(seen)) == len(seen) == 5
+
+
 def test_importing_the_package_and_the_registry_does_not_import_aiplatform():
     check = "import sys, components, components.common.registry; print(any('aiplatform' in m for m in sys.modules))"
     imported = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)

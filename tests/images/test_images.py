@@ -152,6 +152,15 @@ def scored_parts(folder: Path) -> list[Path]:
     return parts
 
 
+def check_fingerprint_inputs(outputs: dict, files: Files) -> None:
+    from components.common.fingerprints import of_registry
+    from components.common.registry import open_registry
+
+    registry = open_registry(str(files.work / "registry_uri"))
+    assert outputs["registry_fingerprint"] == of_registry(registry, "churn")
+    assert outputs["data_fingerprint"] == outputs["suite_fingerprint"] == ""
+
+
 def check_validate_data(outputs: dict, files: Files) -> None:
     assert outputs["passed"] is True
     assert outputs["metrics"].metadata["expectations_run"] == 40
@@ -219,6 +228,12 @@ MODEL = InputArtifact(dsl.Model, trained_model, model_metadata)
 THRESHOLDS = {"roc_auc": {"lower_bound": 0.7, "min_improvement": 0.005}}
 
 CASES: dict[str, Case] = {
+    # Only the registry: a data or suite URI under /gcs/ is fingerprinted through the Cloud Storage API.
+    "fingerprint_inputs": Case(
+        {"registry_uri": Folder(registry_with_champion), "model_name": "churn"},
+        check_fingerprint_inputs,
+        ignore=("registry_fingerprint",),  # each side trains and registers its own model
+    ),
     "validate_data": Case({"data": DATA}, check_validate_data),
     "split_data": Case({"data": DATA, "label": LABEL}, check_split_data),
     "train_model": Case(

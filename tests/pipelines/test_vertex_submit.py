@@ -19,6 +19,7 @@ from components import validate_data
 from pipelines import vertex
 from pipelines.compiling import retarget_images
 from pipelines.parameters import parse_params
+from pipelines.steps import Resources, parse_resources
 from tests.fakes.adc import serve_token_endpoint, service_account_key, verified_claims
 from tests.fakes.gcs_api import FakeCloudStorage
 from tests.fakes.vertex_api import FakeVertexAPI
@@ -249,6 +250,24 @@ def test_an_int_is_a_valid_number_and_every_problem_is_named_at_once(api, typed_
         ("typed", ROOT, {"api_transport": "http"}, r"api transport 'http': expected one of grpc, rest"),
         ("typed", ROOT, {"api_transport": "grpc"}, r"plain http:// needs the REST transport"),
         ("typed", ROOT, {"labels": {"Team": "ml"}}, r"label 'Team': a key is a lowercase letter then"),
+        (
+            "typed",
+            ROOT,
+            {"enable_caching": True},
+            r"enable_caching=True would turn caching on for every task",
+        ),
+        (
+            "typed",
+            ROOT,
+            {"resources": {"train_model": Resources(cpu="8")}},
+            r"tag and resources apply to names",
+        ),
+        (
+            "training",
+            ROOT,
+            {"resources": {"trian_model": Resources(cpu="8")}, "image_registry": REGISTRY},
+            r"--resources trian_model: no such component in training \(components: evaluate_model, ",
+        ),
     ],
 )
 def test_bad_options_fail_before_any_request(api, typed_yaml, pipeline, root, options, error):
@@ -320,6 +339,27 @@ def test_schedule_sends_cron_with_time_zone_limits_and_the_run(api, typed_yaml):
         f"https://console.cloud.google.com/vertex-ai/locations/{LOCATION}/pipelines/schedules/{schedule_id}"
         f"?project={PROJECT}"
     )
+
+
+def test_schedule_by_name_compiles_the_resources_given_into_the_run(api):
+    resources = parse_resources(["train_model=cpu=8,memory=32G,accelerator=NVIDIA_L4:2"])
+    vertex.schedule(
+        "training", PROJECT, LOCATION, ROOT, cron="0 3 * * 1", params={"data_uri": "gs://d/t.parquet"},
+        image_registry=REGISTRY, image_tag=TAG, resources=resources, **on(api),
+    )  # fmt: skip
+
+    [request] = api.calls("POST", "/schedules$")
+    executors = request.body["createPipelineJobRequest"]["pipelineJob"]["pipelineSpec"]["deploymentSpec"][
+        "executors"
+    ]
+    assert executors["exec-train-model"]["container"]["resources"] == {
+        "cpuLimit": 8.0,
+        "memoryLimit": 32.0,
+        "resourceCpuLimit": "8",
+        "resourceMemoryLimit": "32G",
+        "accelerator": {"type": "NVIDIA_L4", "count": "2", "resourceType": "NVIDIA_L4", "resourceCount": "2"},
+    }
+    assert executors["exec-select-model"]["container"]["resources"]["resourceCpuLimit"] == "1"  # the default
 
 
 def test_schedule_cron_is_utc_without_a_time_zone_and_bad_zones_are_refused(api, typed_yaml):
@@ -428,6 +468,23 @@ def test_cli_submits_and_prints_the_console_link(api):
     assert result.stdout.splitlines()[-1] == (
         f"  https://console.cloud.google.com/vertex-ai/locations/{LOCATION}/pipelines/runs/{job_id}?project={PROJECT}"
     )
+
+
+def test_cli_submits_with_resources_and_refuses_bad_ones_naming_component_and_field(api):
+    common = ["--pipeline-root", ROOT, "--service-account", SA, "--param", "data_uri=gs://data/churn.parquet"]
+    common += ["--image-registry", REGISTRY, "--image-tag", TAG, *where(api)]
+    refused = keel("submit", "batch_scoring", "--resources", "batch_predict=cpu=8,memory=lots", *common)
+    assert refused.returncode == 1 and api.requests == []
+    assert "--resources batch_predict: memory='lots': expected a positive size such as 16G" in refused.stderr
+
+    result = keel(
+        "submit", "batch_scoring", "--param", "output_uri=gs://data/predictions",
+        "--resources", "batch_predict=cpu=8", "--resources", "batch_predict=memory=64G", *common,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    executors = job_created(api)["pipelineSpec"]["deploymentSpec"]["executors"]
+    assert executors["exec-batch-predict"]["container"]["resources"]["resourceCpuLimit"] == "8"
+    assert executors["exec-batch-predict"]["container"]["resources"]["resourceMemoryLimit"] == "64G"
 
 
 def test_cli_schedules_then_lists_pauses_and_deletes(api, typed_yaml):
