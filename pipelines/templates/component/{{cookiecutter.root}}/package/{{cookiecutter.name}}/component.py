@@ -1,0 +1,33 @@
+"""KFP interface of {{ cookiecutter.name }}; the work is in `core`."""
+
+from kfp import dsl
+from kfp.dsl import Dataset, Input, Metrics, Output
+
+from components.images import image
+
+
+@dsl.component(base_image=image("{{ cookiecutter.name }}"), install_kfp_package=False)
+def {{ cookiecutter.name }}(
+    output: Output[Dataset],
+    metrics: Output[Metrics],
+    data: Input[Dataset] = None,
+    data_uri: str = "",
+):
+    """Transforms a table (TODO: say what this step does, for the people who compose it).
+
+    Args:
+        data: The table to read, as a Dataset artifact (parquet file or folder, or CSV).
+            Give either `data` or `data_uri`.
+        data_uri: The table to read, as a local path, /gcs/ path or gs:// URI.
+
+    Returns:
+        output: The transformed table (parquet).
+        metrics: rows_in, rows_out.
+    """
+    from components.common.inputs import table_source
+    from {{ cookiecutter.package }}.{{ cookiecutter.name }} import core
+
+    path, uri = table_source(data, data_uri, "{{ cookiecutter.name }}")
+    result = core.run(path, output.path, record_uri=uri)
+    for name, value in result.metrics().items():
+        metrics.log_metric(name, value)
