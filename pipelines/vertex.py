@@ -1,7 +1,7 @@
 """Submit and schedule pipelines on Vertex AI Pipelines, and manage the schedules.
 
-A pipeline is given by name (a pipeline or component, compiled first, into a temporary folder,
-with the image registry and tag given) or as the path of a compiled YAML. Before any call to
+A pipeline is given by name or import path (`module:function`; a pipeline or component, compiled
+first, into a temporary folder, with the image registry and tag given) or as the path of a compiled YAML. Before any call to
 Google, its parameters are checked against the compiled spec and its images must be pullable
 (not the local default registry). Calls use Application Default Credentials unless `credentials`
 are given, and Vertex AI's regional endpoint over gRPC unless `api_endpoint` names another:
@@ -104,7 +104,7 @@ def _aiplatform(project: str, location: str, api_endpoint: str | None, api_trans
 def compiled(
     pipeline: str, image_registry: str | None = None, image_tag: str | None = None
 ) -> Iterator[tuple[Path, dict[str, Any]]]:
-    """The compiled YAML of `pipeline` (a name, compiled here, or a YAML path) and its spec."""
+    """The compiled YAML of `pipeline` (a name or import path, compiled here, or a YAML path) and its spec."""
     if Path(pipeline).suffix in (".yaml", ".yml"):
         if image_registry or image_tag:
             raise ValueError(f"{pipeline} is compiled already: image registry and tag apply to names")
