@@ -57,29 +57,13 @@ def kfp_local(keel_home: Path):
     return keel_home / "runs"
 
 
-def shop_sales(rows: int = 800, seed: int = 0):
-    """A regression table that is not the churn sample: units sold per shop-day (no id column)."""
-    import numpy as np
-    import pandas as pd
-
-    rng = np.random.default_rng(seed)
-    price = rng.uniform(2.0, 20.0, rows)
-    promo = rng.integers(0, 2, rows).astype(bool)
-    region = rng.choice(["north", "south", "coast"], rows)
-    shop_size = rng.uniform(50, 500, rows)
-    expected = 200 - 7 * price + 40 * promo + 0.2 * shop_size + np.where(region == "coast", 25, 0)
-    units = np.maximum(expected + rng.normal(0, 6, rows), 0).round().astype(int)
-    return pd.DataFrame(
-        {"price": price, "promo": promo, "region": region, "shop_size": shop_size, "units": units}
-    )
-
-
 @pytest.fixture
 def new_use_case(tmp_path: Path):
     """`new_use_case(folder_name, label=..., **options)`: `keel new use-case` from `shop_sales()`,
     written as `reference.parquet`, into a temporary folder; returns scaffold.UseCase."""
     from components.common import io
     from pipelines.scaffold import new_use_case as scaffold_use_case
+    from tests.use_cases import shop_sales
 
     reference = tmp_path / "reference.parquet"
 

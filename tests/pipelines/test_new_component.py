@@ -12,6 +12,7 @@ import pytest
 
 from pipelines.names import InvalidNameError
 from pipelines.scaffold import ScaffoldError, new_component
+from tests.use_cases import assert_lints_clean
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -88,13 +89,7 @@ def test_in_this_repository_it_is_picked_up_with_no_other_edit(repository: Path)
         cwd=repository,
         **here,
     )
-    lint = subprocess.run(
-        [BIN / "ruff", "check", "--no-cache", *[str(path) for path in made.files if path.suffix == ".py"]],
-        capture_output=True,
-        text=True,
-        cwd=repository,
-    )
-    assert lint.returncode == 0, lint.stdout
+    assert_lints_clean(repository, *[str(path) for path in made.files if path.suffix == ".py"])
 
 
 def test_in_a_use_case_it_passes_its_test_and_compiles(new_use_case):

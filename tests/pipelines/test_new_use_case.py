@@ -11,12 +11,15 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from components.common import io
 from components.common.registry import open_registry
 from pipelines.names import InvalidNameError
+from pipelines.parameters import declared_inputs
 from pipelines.scaffold import ScaffoldError
-from pipelines.use_case import load_config
+from pipelines.use_case import PIPELINE_LOCATIONS, load_config
+from tests.use_cases import assert_lints_clean
 
 BIN = Path(sys.executable).parent
 
@@ -56,10 +59,7 @@ def test_a_regression_use_case_works_as_generated(new_use_case):
     assert "expect_column_values_to_be_in_set" not in on_label
     assert len(io.read_table(str(folder / "data" / "sample.parquet"))) == 800  # the whole (small) reference
 
-    lint = subprocess.run(
-        [BIN / "ruff", "check", "--no-cache", "."], cwd=folder, capture_output=True, text=True
-    )
-    assert lint.returncode == 0, lint.stdout
+    assert_lints_clean(folder, ".", isolated=True)
 
     tested = _make(folder, "test")
     assert tested.returncode == 0, tested.stdout[-3000:] + tested.stderr[-3000:]
@@ -71,6 +71,13 @@ def test_a_regression_use_case_works_as_generated(new_use_case):
     assert champion.metrics["r2"] > 0.5 and champion.metadata["task"] == "regression"
     (published,) = (folder / ".keel" / "predictions").glob("run_date=*/predictions.parquet")
     assert len(io.read_table(str(published))) == 800
+
+    # `make compile`: both pipelines, with the parameters `keel config options submit` fills in
+    compiled = _make(folder, "compile")
+    assert compiled.returncode == 0, compiled.stderr[-3000:]
+    for pipeline, extra in [("training", set()), ("batch_scoring", {"run_date"})]:
+        spec = yaml.safe_load((folder / "build" / f"{pipeline}.yaml").read_text())
+        assert set(declared_inputs(spec)[0]) == set(PIPELINE_LOCATIONS[pipeline]) | extra
 
 
 def test_a_classification_use_case_with_an_id_column(new_use_case):

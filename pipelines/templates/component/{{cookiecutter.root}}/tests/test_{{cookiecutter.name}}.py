@@ -2,13 +2,16 @@
 
 from pathlib import Path
 
+{% if cookiecutter.use_case -%}
+import pandas as pd
+from components.common import io
+from kfp import dsl
+
+from {{ cookiecutter.package }} import {{ cookiecutter.name }}
+{% else -%}
 import pandas as pd
 from kfp import dsl
 
-{% if cookiecutter.use_case -%}
-from components.common import io
-from {{ cookiecutter.package }} import {{ cookiecutter.name }}
-{% else -%}
 from components import {{ cookiecutter.name }}
 from components.common import io
 {% endif -%}
@@ -36,9 +39,8 @@ CONTAINER_CASE = {"arguments": {"data": (dsl.Dataset, write_table)}, "check": ch
 def test_run_writes_the_transformed_table(tmp_path: Path):
     result = core.run(str(write_table(tmp_path)), str(tmp_path / "out.parquet"))
     assert result.metrics() == {"rows_in": 20, "rows_out": 20}
-    pd.testing.assert_frame_equal(
-        io.read_table(str(tmp_path / "out.parquet")), core.transform(io.read_table(str(tmp_path / "table.parquet")))
-    )
+    expected = core.transform(io.read_table(str(tmp_path / "table.parquet")))
+    pd.testing.assert_frame_equal(io.read_table(str(tmp_path / "out.parquet")), expected)
 
 
 def test_component_runs_under_kfp_local(kfp_local: Path, tmp_path: Path):

@@ -5,7 +5,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-
 from components.common import network_guard
 
 os.environ.update(

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from components.common import io
 from components.common.registry import open_registry
+
 from {{ cookiecutter.package }}.pipelines import CONFIG, batch_scoring, training
 
 

@@ -11,7 +11,6 @@ The parameters say where a run reads and writes: their defaults are keel.toml's 
 from pathlib import Path
 
 from kfp import dsl
-
 from pipelines.batch_scoring import batch_scoring as keel_batch_scoring
 from pipelines.training import training as keel_training
 from pipelines.use_case import load_config

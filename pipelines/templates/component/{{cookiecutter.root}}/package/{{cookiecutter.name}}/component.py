@@ -1,9 +1,14 @@
 """KFP interface of {{ cookiecutter.name }}; the work is in `core`."""
-
+{% if cookiecutter.use_case %}
+from components.images import image
+from kfp import dsl
+from kfp.dsl import Dataset, Input, Metrics, Output
+{%- else %}
 from kfp import dsl
 from kfp.dsl import Dataset, Input, Metrics, Output
 
 from components.images import image
+{%- endif %}
 
 
 @dsl.component(base_image=image("{{ cookiecutter.name }}"), install_kfp_package=False)
@@ -24,8 +29,14 @@ def {{ cookiecutter.name }}(
         output: The transformed table (parquet).
         metrics: rows_in, rows_out.
     """
+{%- if cookiecutter.use_case %}
+    from components.common.inputs import table_source
+
+    from {{ cookiecutter.package }}.{{ cookiecutter.name }} import core
+{%- else %}
     from components.common.inputs import table_source
     from {{ cookiecutter.package }}.{{ cookiecutter.name }} import core
+{%- endif %}
 
     path, uri = table_source(data, data_uri, "{{ cookiecutter.name }}")
     result = core.run(path, output.path, record_uri=uri)

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
-
+{%- if not cookiecutter.use_case %}
+{% endif %}
 from components.common import io
 from components.common.tracking import track
 
