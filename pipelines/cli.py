@@ -60,8 +60,8 @@ def cmd_compile(args: argparse.Namespace) -> None:
 def run_local(name: str, params: dict[str, Any]):
     """Run a component or pipeline with kfp.local in this environment; returns the task.
 
-    Parameters are checked against the compiled spec first; a `data_uri` that is required and not
-    given defaults to the bundled sample data."""
+    Parameters are checked against the compiled spec first; a `data_uri` not given, with no default
+    of its own (a use case's pipelines have one), is the bundled sample data."""
     from google.protobuf import json_format
     from kfp import local
 
@@ -71,8 +71,7 @@ def run_local(name: str, params: dict[str, Any]):
     runnable = load(name)
     spec = json_format.MessageToDict(runnable.pipeline_spec)
     declared = declared_inputs(spec)[0].get("data_uri")
-    required = declared and not declared.get("isOptional") and "defaultValue" not in declared
-    if required and "data_uri" not in params:
+    if declared is not None and "data_uri" not in params and not declared.get("defaultValue"):
         params = {**params, "data_uri": sample_path()}
         logger.info("data_uri not given: using the bundled sample %s", params["data_uri"])
     check_params(params, spec)

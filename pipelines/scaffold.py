@@ -20,7 +20,7 @@ import pandas as pd
 
 from components.common import io
 from components.common.errors import KeelError
-from components.common.labels import CLASSIFICATION, infer_task, label_values
+from components.common.labels import CLASSIFICATION, REGRESSION, infer_task, label_values
 from components.images import __version__
 from pipelines.names import check_component_name, check_package_name
 from pipelines.use_case import CONFIG_FILE, load_config
@@ -33,7 +33,7 @@ STARTING_MODEL = {
         "sklearn.ensemble:HistGradientBoostingClassifier",
         "roc_auc = { lower_bound = 0.7, min_improvement = 0.005 }",
     ),
-    "regression": (
+    REGRESSION: (
         "sklearn.ensemble:HistGradientBoostingRegressor",
         "r2 = { lower_bound = 0.5, min_improvement = 0.005 }",
     ),
