@@ -17,8 +17,8 @@ import argparse
 import email
 import ensurepip
 import hashlib
+import importlib.util
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -38,12 +38,22 @@ STANDIN = "localhost/keel/standin-python:3.11"
 OCI = "org.opencontainers.image"
 
 
-def run(*cmd: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, check=True, text=True, **kwargs)
+def _load_builders():
+    """pipelines/image_build.py (stdlib only), loaded by path: this script needs no installed package."""
+    spec = importlib.util.spec_from_file_location("keel_image_build", ROOT / "pipelines" / "image_build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def quiet(*cmd: str) -> bool:
-    return subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+_builders = _load_builders()
+run, quiet, builder, has_image, build_image = (
+    _builders.run,
+    _builders.quiet,
+    _builders.builder,
+    _builders.has_image,
+    _builders.build_image,
+)
 
 
 def project() -> dict:
@@ -196,24 +206,6 @@ def base_requirements(context: Path) -> str:
 # ---------------------------------------------------------------------------------------- builders
 
 
-def builder(choice: str = "auto") -> str:
-    if choice != "auto":
-        return choice
-    if shutil.which("docker") and quiet("docker", "info"):
-        return "docker"
-    if shutil.which("buildah"):
-        return "buildah"
-    raise SystemExit(
-        "no image builder: start a Docker engine, or install buildah (apt-get install buildah) and run as root"
-    )
-
-
-def has_image(tool: str, name: str) -> bool:
-    if tool == "docker":
-        return quiet("docker", "image", "inspect", name)
-    return quiet("buildah", "inspect", "--type", "image", name)
-
-
 def pullable(tool: str, name: str) -> bool:
     return has_image(tool, name) or quiet(tool, "pull", "-q", name)
 
@@ -224,25 +216,6 @@ def image_size(tool: str, name: str) -> int:
         return int(run("docker", "image", "inspect", "-f", "{{.Size}}", name, capture_output=True).stdout)
     info = json.loads(run("buildah", "inspect", "--type", "image", name, capture_output=True).stdout)
     return sum(layer["size"] for layer in json.loads(info["Manifest"])["layers"])
-
-
-def build_image(
-    tool: str, dockerfile: Path, context: Path, tags: list[str], args: dict[str, str], labels: dict[str, str]
-):
-    if tool == "docker":
-        cmd = ["docker", "build", "--progress=plain"]
-        env = {"DOCKER_BUILDKIT": "1"}
-    else:  # --pull=false: pull the base only when it is not in local storage
-        cmd = ["buildah", "bud", "--isolation", "chroot", "--layers", "--pull=false"]
-        env = {}
-    cmd += ["-f", str(dockerfile)]
-    for tag in tags:
-        cmd += ["-t", tag]
-    for key, value in args.items():
-        cmd += ["--build-arg", f"{key}={value}"]
-    for key, value in labels.items():
-        cmd += ["--label", f"{key}={value}"]
-    run(*cmd, str(context), env={**os.environ, **env})
 
 
 def standin(tool: str = "buildah") -> str:

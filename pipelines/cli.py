@@ -12,8 +12,14 @@ keel schedule pause|resume|delete SCHEDULE --project P --location L [CONNECTION 
 keel suite build DATA --name NAME [--label COLUMN] [--unique COLUMN ...] [--output FILE]
 keel sample-data OUTPUT [--rows N] [--seed S] [--no-label] [--broken VARIANT]
 keel registry list|show|promote|rollback MODEL [REF] [--registry URI]
+keel new use-case DIR --data REFERENCE --label L [--id-column C] [--model-name N] [--force]
+keel new component NAME [--root DIR] [--force]
+keel config options compile|submit|schedule [PIPELINE] [--config keel.toml]
+keel images [--registry R] [--tag T]       (a use case's component images, FROM keel-base)
 
-PIPELINE is a pipeline or component name (compiled first) or a compiled YAML. JOB OPTIONS:
+NAME and PIPELINE: a pipeline or component of this library by name, or any one by import path,
+`module:function` (importable from the working folder, e.g. `house_prices.pipelines:training`);
+submit and schedule compile it first, or take a compiled YAML. JOB OPTIONS:
 [--service-account SA] [--param k=v ...] [--no-cache] [--labels k=v ...] [--display-name N]
 [--image-registry R --image-tag T] [--resources ...] plus CONNECTION OPTIONS: [--api-endpoint
 HOST_OR_URL] [--api-transport grpc|rest]. Vertex AI calls use Application Default Credentials;
@@ -34,6 +40,7 @@ from components.common.config import settings
 from components.common.errors import KeelError
 from components.common.logging import logger
 from components.images import DEFAULT_REGISTRY, __version__
+from pipelines import cli_use_case
 from pipelines.parameters import check_params, declared_inputs, parse_params, split_pairs
 from pipelines.vertex import TRANSPORTS
 
@@ -62,8 +69,8 @@ def cmd_compile(args: argparse.Namespace) -> None:
 def run_local(name: str, params: dict[str, Any]):
     """Run a component or pipeline with kfp.local in this environment; returns the task.
 
-    Parameters are checked against the compiled spec first; a missing `data_uri` defaults to the
-    bundled sample data."""
+    Parameters are checked against the compiled spec first; a `data_uri` not given, with no default
+    of its own (a use case's pipelines have one), is the bundled sample data."""
     from google.protobuf import json_format
     from kfp import local
 
@@ -72,7 +79,8 @@ def run_local(name: str, params: dict[str, Any]):
 
     runnable = load(name)
     spec = json_format.MessageToDict(runnable.pipeline_spec)
-    if "data_uri" in declared_inputs(spec)[0] and "data_uri" not in params:
+    declared = declared_inputs(spec)[0].get("data_uri")
+    if declared is not None and "data_uri" not in params and not declared.get("defaultValue"):
         params = {**params, "data_uri": sample_path()}
         logger.info("data_uri not given: using the bundled sample %s", params["data_uri"])
     check_params(params, spec)
@@ -238,7 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     compile_ = commands.add_parser("compile", help="compile components and pipelines to YAML")
-    compile_.add_argument("names", nargs="*", help="what to compile (default: everything)")
+    compile_.add_argument(
+        "names", nargs="*", help="names or import paths, module:function (default: every one of this library)"
+    )
     compile_.add_argument("--output-dir", default="build", type=Path, help="default: build")
     compile_.add_argument("--image-registry", default=DEFAULT_REGISTRY, help=f"default: {DEFAULT_REGISTRY}")
     compile_.add_argument(
@@ -248,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     compile_.set_defaults(handler=cmd_compile)
 
     run = commands.add_parser("run", help="run a pipeline or component")
-    run.add_argument("name")
+    run.add_argument("name", help="a pipeline or component name, or an import path module:function")
     run.add_argument(
         "--local", action="store_true", help="run here with kfp.local (outputs under .keel/runs)"
     )
@@ -295,6 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
             )
         sub.add_argument("--registry", help="registry URI (default: KEEL_REGISTRY, else .keel/registry)")
         sub.set_defaults(handler=cmd_registry)
+    cli_use_case.add_commands(commands)
     _add_vertex_commands(commands)
     return parser
 
@@ -311,7 +322,10 @@ def _add_connection_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_job_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("pipeline", help="a pipeline or component name (compiled first) or a compiled YAML")
+    parser.add_argument(
+        "pipeline",
+        help="a pipeline or component name or import path (module:function), compiled first, or a compiled YAML",
+    )
     parser.add_argument("--pipeline-root", required=True, metavar="GS_URI", help="where runs write outputs")
     parser.add_argument("--service-account", help="the service account the runs act as")
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")

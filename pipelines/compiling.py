@@ -3,14 +3,13 @@
 Each component names its own image, `<registry>/keel-<component>:<tag>` (see components.images).
 Compiling with another registry or tag rewrites exactly those image references in the compiled
 IR, so the YAML runs the images `make images` built and pushed, and nothing else changes.
-Pipelines are built again with the per-component resources given (pipelines.steps), and each
-compiled pipeline must pass the caching check (pipelines.caching) before it is written.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,9 +17,12 @@ from typing import Any
 
 import yaml
 from kfp import compiler, dsl
+from kfp.dsl.base_component import BaseComponent
+from kfp.dsl.graph_component import GraphComponent
 
 import components
 from components.common import io
+from components.common.errors import KeelError
 from components.images import DEFAULT_REGISTRY, __version__
 from pipelines import caching, steps
 from pipelines.steps import Resources
@@ -33,6 +35,10 @@ PIPELINES: dict[str, str] = {
 }
 
 
+class ImportPathError(KeelError, LookupError):
+    """A `module:function` that does not name an importable pipeline or component."""
+
+
 # kfp.local cannot run a task whose argument is Vertex's schedule-time placeholder, so pipelines
 # pass this stand-in (which runs locally as "no schedule time") and compiling swaps in the real one.
 SCHEDULE_TIME = "keel:schedule-time"
@@ -40,16 +46,59 @@ _RUNTIME_PLACEHOLDERS = {SCHEDULE_TIME: dsl.PIPELINE_JOB_SCHEDULE_TIME_UTC_PLACE
 
 
 def load(name: str):
-    """A component (by its name in `components`) or a pipeline (by its name in PIPELINES); `-` and
-    `_` are interchangeable (`batch-scoring` is `batch_scoring`)."""
+    """A component (by its name in `components`), a pipeline (by its name in PIPELINES), or any
+    pipeline or component by import path, `module:function` (importable from the working folder,
+    e.g. a use case's `house_prices.pipelines:training`). In names, `-` and `_` are interchangeable
+    (`batch-scoring` is `batch_scoring`)."""
+    if ":" in name:
+        return imported(name)
     name = name.replace("-", "_")
     if name in PIPELINES:
-        module, function = PIPELINES[name].split(":")
-        return getattr(importlib.import_module(module), function)
+        return imported(PIPELINES[name])
     if name in components.__all__:
         return getattr(components, name)
     known = ", ".join(sorted([*PIPELINES, *components.__all__]))
-    raise KeyError(f"no pipeline or component named {name!r}; known: {known}")
+    raise KeyError(
+        f"no pipeline or component named {name!r}; known: {known}; or give an import path, module:function"
+    )
+
+
+def imported(path: str):
+    """The KFP pipeline or component at import path `module:function`; ImportPathError saying what is
+    wrong otherwise. The working folder is importable, as for `python -m`."""
+    module_name, _, attribute = path.partition(":")
+    if not module_name or not attribute or ":" in attribute:
+        raise ImportPathError(
+            f"{path!r}: expected an import path module:function, e.g. my_use_case.pipelines:training"
+        )
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        missing = getattr(error, "name", None) or ""
+        if missing and (module_name == missing or module_name.startswith(f"{missing}.")):
+            raise ImportPathError(
+                f"{path}: no module named {missing!r} (run keel in the folder that holds it, "
+                f"here {os.getcwd()}, or install it)"
+            ) from None
+        raise ImportPathError(f"{path}: importing {module_name!r} failed: {error}") from error
+    found = getattr(module, attribute, None)
+    if found is None:
+        raise ImportPathError(
+            f"{path}: module {module_name!r} ({module.__file__}) has no attribute {attribute!r}"
+        )
+    if not isinstance(found, BaseComponent):
+        raise ImportPathError(
+            f"{path}: {type(found).__name__} is not a pipeline or component "
+            "(rule: a function decorated with @dsl.pipeline or @dsl.component)"
+        )
+    return found
+
+
+def output_name(name: str) -> str:
+    """The file name (without .yaml) of what `name` compiles to: the function of an import path."""
+    return name.rpartition(":")[2] if ":" in name else name
 
 
 def retarget_images(document: dict, registry: str, tag: str) -> int:
@@ -81,38 +130,36 @@ def compile_one(
     tag: str = __version__,
     resources: Mapping[str, Resources] | None = None,
 ) -> Path:
-    """Compile one component or pipeline to `<output_dir>/<name>.yaml`, written atomically."""
+    """Compile one component or pipeline to `<output_dir>/<name>.yaml`, written atomically (for an
+    import path, `<output_dir>/<function>.yaml`)."""
     return compile_all(output_dir, registry, tag, [name], resources)[0]
-
-
-def _is_pipeline(name: str) -> bool:
-    return name.replace("-", "_") in PIPELINES
 
 
 def _built(names: list[str], resources: Mapping[str, Resources]) -> dict[str, Any]:
     """What to compile for each name: a pipeline built again with `resources` in force (raising
     ResourceError when one names a component none of them has), or the component as it is."""
-    built, configured = {}, set()
+    built, configured, pipelines = {}, set(), []
     for name in names:
         runnable = load(name)
-        if _is_pipeline(name):
+        if isinstance(runnable, GraphComponent):
             runnable, seen = steps.build(runnable, resources)
             configured |= seen
+            pipelines.append(name)
         built[name] = runnable
     if resources:
-        steps.check_components(resources, configured, [name for name in names if _is_pipeline(name)])
+        steps.check_components(resources, configured, pipelines)
     return built
 
 
 def _compile(name: str, runnable: Any, output_dir: Path, registry: str, tag: str) -> Path:
-    target = output_dir / f"{name}.yaml"
+    target = output_dir / f"{output_name(name)}.yaml"
     with tempfile.TemporaryDirectory() as scratch:
         raw = Path(scratch) / "compiled.yaml"
         compiler.Compiler().compile(runnable, str(raw))
         documents = [with_runtime_placeholders(d) for d in yaml.safe_load_all(raw.read_text())]
     if not retarget_images(documents[0], registry, tag) and name in components.__all__:
         raise RuntimeError(f"{name}: no keel component image found in the compiled spec")
-    if _is_pipeline(name):
+    if isinstance(runnable, GraphComponent):
         caching.check(documents[0])
     io.write_bytes(str(target), yaml.safe_dump_all(documents, sort_keys=False).encode())
     return target

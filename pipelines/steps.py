@@ -187,24 +187,39 @@ def _set_resources(task, name: str) -> None:
 
 def build(pipeline, resources: Mapping[str, Resources]) -> tuple[object, set[str]]:
     """`pipeline` (a @dsl.pipeline) built again with `resources` in force, and the components its
-    wiring configured (by name). Without resources: `pipeline` itself, and no names."""
+    wiring configured (by name). Pipelines it calls by a module-level name (e.g. a use case calling
+    the library's `training`) are built again too. Without resources: `pipeline` itself, no names."""
     if not resources:
         return pipeline, set()
-    from kfp import dsl
-
     resources_token, seen_token = _RESOURCES.set(dict(resources)), _SEEN.set(set())
     try:
-        built = dsl.pipeline(
+        return _rebuilt(pipeline), _SEEN.get()
+    finally:
+        _RESOURCES.reset(resources_token)
+        _SEEN.reset(seen_token)
+
+
+def _rebuilt(pipeline):
+    from kfp import dsl
+    from kfp.dsl.graph_component import GraphComponent
+
+    scope = pipeline.pipeline_func.__globals__
+    nested = {
+        name: scope[name]
+        for name in pipeline.pipeline_func.__code__.co_names
+        if isinstance(scope.get(name), GraphComponent)
+    }
+    try:
+        scope.update({name: _rebuilt(inner) for name, inner in nested.items()})
+        return dsl.pipeline(
             pipeline.pipeline_func,
             name=pipeline.name,
             description=pipeline.description,
             display_name=pipeline.pipeline_spec.pipeline_info.display_name or None,
             pipeline_config=pipeline.pipeline_config,
         )
-        return built, _SEEN.get()
     finally:
-        _RESOURCES.reset(resources_token)
-        _SEEN.reset(seen_token)
+        scope.update(nested)
 
 
 def check_components(

@@ -1,7 +1,7 @@
 """Submit and schedule pipelines on Vertex AI Pipelines, and manage the schedules.
 
-A pipeline is given by name (a pipeline or component, compiled first, into a temporary folder,
-with the image registry and tag given) or as the path of a compiled YAML. Before any call to
+A pipeline is given by name or import path (`module:function`; a pipeline or component, compiled
+first, into a temporary folder, with the image registry and tag given) or as the path of a compiled YAML. Before any call to
 Google, its parameters are checked against the compiled spec and its images must be pullable
 (not the local default registry). Calls use Application Default Credentials unless `credentials`
 are given, and Vertex AI's regional endpoint over gRPC unless `api_endpoint` names another:
@@ -107,8 +107,8 @@ def compiled(
     image_tag: str | None = None,
     resources: Mapping[str, Any] | None = None,
 ) -> Iterator[tuple[Path, dict[str, Any]]]:
-    """The compiled YAML of `pipeline` (a name, compiled here with the image registry and tag and the
-    per-component `resources` of pipelines.steps, or a YAML path) and its spec."""
+    """The compiled YAML of `pipeline` (a name or import path, compiled here with the image registry
+    and tag and the per-component `resources` of pipelines.steps, or a YAML path) and its spec."""
     if Path(pipeline).suffix in (".yaml", ".yml"):
         if image_registry or image_tag or resources:
             raise ValueError(

@@ -66,3 +66,21 @@ def clearml_server(monkeypatch: pytest.MonkeyPatch):
         for name, value in server.client_environment().items():
             monkeypatch.setenv(name, value)
         yield server
+
+
+@pytest.fixture
+def new_use_case(tmp_path: Path):
+    """`new_use_case(folder_name, label=..., **options)`: `keel new use-case` from `shop_sales()`,
+    written as `reference.parquet`, into a temporary folder; returns scaffold.UseCase."""
+    from components.common import io
+    from pipelines.scaffold import new_use_case as scaffold_use_case
+    from tests.use_cases import shop_sales
+
+    reference = tmp_path / "reference.parquet"
+
+    def make(folder_name: str, label: str = "units", **options):
+        if not reference.exists():
+            io.write_table(shop_sales(), str(reference))
+        return scaffold_use_case(tmp_path / folder_name, str(reference), label, **options)
+
+    return make

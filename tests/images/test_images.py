@@ -8,7 +8,9 @@ here mounted folders: inputs (read-only), outputs, and `work` for path parameter
 The outputs must pass the component's checks and equal those of a kfp.local run (SubprocessRunner,
 this environment) of the same compiled component with the same arguments.
 
-A new component needs one entry in CASES: its arguments and a check of its outputs.
+A new component needs a case: its arguments and a check of its outputs, as an entry in CASES or as
+CONTAINER_CASE beside its own test (tests/components/test_<component>.py, which `keel new component`
+writes). A component generated in a use case is built with `keel images` and run the same way.
 Run as root with buildah (and debootstrap when python:3.11-slim cannot be pulled): `make test-images`,
 or `.venv/bin/python -m pytest -m images tests/images -q -s` to also see the build and the sizes.
 """
@@ -20,6 +22,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,8 +39,10 @@ from kfp.local import utils as local_utils
 
 import components
 from components.common.sample_data import ID_COLUMNS, LABEL, sample_path
-from components.images import image
-from pipelines.compiling import compile_all
+from components.images import DEFAULT_REGISTRY, __version__, image
+from pipelines.compiling import compile_all, compile_one
+from pipelines.scaffold import new_component
+from pipelines.use_case_images import build_use_case_images
 
 pytestmark = [
     pytest.mark.images,
@@ -273,6 +278,46 @@ CASES: dict[str, Case] = {
 }
 
 
+def declared_cases(tests: Path, names: list[str]) -> dict[str, Case]:
+    """The cases declared beside components' own tests: CONTAINER_CASE in `tests`/test_<name>.py, as
+    `keel new component` writes it: {"arguments": {name: value, or (artifact class, make(folder) ->
+    path) for an input artifact}, "check": check(outputs), "ignore": (...)}, where `check` gets each
+    output parameter's value and each output artifact's local path."""
+    found = {}
+    for name in names:
+        path = tests / f"test_{name}.py"
+        if not path.is_file():
+            continue
+        spec = importlib.util.spec_from_file_location(f"keel_container_case_{name}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        declared = getattr(module, "CONTAINER_CASE", None)
+        if declared is not None:
+            found[name] = _as_case(declared)
+    return found
+
+
+def _as_case(declared: dict[str, Any]) -> Case:
+    def check(outputs: dict[str, Any], files: Files) -> None:
+        declared["check"](
+            {
+                key: files.artifact(value) if isinstance(value, dsl.Artifact) else value
+                for key, value in outputs.items()
+            }
+        )
+
+    arguments = {
+        key: InputArtifact(*value) if isinstance(value, tuple) else value
+        for key, value in declared["arguments"].items()
+    }
+    return Case(arguments, check, tuple(declared.get("ignore", ())))
+
+
+def all_cases() -> dict[str, Case]:
+    """CASES, and the cases declared beside the components' tests (CASES wins for a component in both)."""
+    return {**declared_cases(ROOT / "tests" / "components", list(components.__all__)), **CASES}
+
+
 # ------------------------------------------------------------------------------------------ fixtures
 
 
@@ -301,9 +346,10 @@ def compiled(tmp_path_factory) -> dict[str, Path]:
 
 def test_every_component_has_an_image_definition_and_a_case():
     assert set(components.__all__) <= set(build.image_definitions()), "add images/<component>/Dockerfile"
-    missing = sorted(set(components.__all__) - set(CASES))
+    missing = sorted(set(components.__all__) - set(all_cases()))
     assert not missing, (
-        f"add a case (arguments and a check) to CASES in tests/images/test_images.py for {missing}"
+        f"add a case (arguments and a check) to CASES in tests/images/test_images.py, or CONTAINER_CASE "
+        f"to tests/components/test_<component>.py, for {missing}"
     )
 
 
@@ -345,18 +391,50 @@ def test_images_are_lean_labelled_and_run_as_non_root(images: dict[str, str]):
 
 @pytest.mark.parametrize("name", components.__all__)
 def test_component_runs_in_its_image_as_on_vertex(name: str, images, compiled, tmp_path: Path):
-    case = CASES.get(name)
+    case = all_cases().get(name)
     if case is None:
-        pytest.fail(f"no case for {name}: add its arguments and a check to CASES")
-    spec = load_component_from_file(str(compiled[name])).pipeline_spec
+        pytest.fail(f"no case for {name}: add its arguments and a check to CASES, or CONTAINER_CASE")
+    run_in_image_and_locally(name, compiled[name], images[name], case, tmp_path)
+
+
+def test_a_generated_use_case_component_builds_and_runs_in_its_image(
+    images, new_use_case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """`keel new component` in a use case, then `keel images` (FROM the keel base just built), and the
+    same contract as the library's components, with the case its generated test declares."""
+    folder = new_use_case("shop").folder
+    new_component("remove_outliers", root=folder)
+    keel_registry, _, keel_tag = images["base"].rpartition(":")
+    keel_registry = keel_registry.removesuffix("/keel-base")
+    built = build_use_case_images(folder, DEFAULT_REGISTRY, __version__, keel_registry, keel_tag, "buildah")
+    assert built == {"remove_outliers": image("remove_outliers")}
+    monkeypatch.chdir(folder)  # the use case's package is importable here, and in kfp.local's tasks
+    monkeypatch.syspath_prepend(str(folder))
+    try:
+        compiled_path = compile_one("shop.components:remove_outliers", tmp_path / "compiled")
+        case = declared_cases(folder / "tests", ["remove_outliers"])["remove_outliers"]
+        run_in_image_and_locally(
+            "remove_outliers", compiled_path, built["remove_outliers"], case, tmp_path / "run"
+        )
+    finally:
+        for module in [m for m in sys.modules if m == "shop" or m.startswith("shop.")]:
+            del sys.modules[module]
+
+
+def run_in_image_and_locally(
+    name: str, compiled_path: Path, reference: str, case: Case, tmp_path: Path
+) -> None:
+    """Run compiled component `name` in image `reference` as Vertex would, check its outputs with `case`,
+    and compare them with a kfp.local run of the same compiled component."""
+    spec = load_component_from_file(str(compiled_path)).pipeline_spec
     component_name, component_spec = next(iter(spec.components.items()))
     executor = local_utils.struct_to_executor_spec(
         task_dispatcher.get_executor_spec(spec, component_spec.executor_label)
     )
-    assert executor.container.image == image(name) == images[name], "the component must name its own image"
+    assert executor.container.image == image(name) == reference, "the component must name its own image"
 
     inputs = _stage_inputs(case.arguments, tmp_path / "inputs")
-    user = _image_user(images[name])
+    user = _image_user(reference)
 
     # In the image, as on Vertex: gs:// URIs for artifacts, /gcs/ paths for files.
     gcs = f"gs://{BUCKET}"
@@ -379,7 +457,7 @@ def test_component_runs_in_its_image_as_on_vertex(name: str, images, compiled, t
     subprocess.run(["chown", "-R", f"{user[0]}:{user[1]}", str(in_image)], check=True)
     started = time.monotonic()
     _run_in_image(
-        images[name],
+        reference,
         command,
         volumes={
             tmp_path / "inputs": (f"/gcs/{BUCKET}/inputs", "ro"),
@@ -389,7 +467,7 @@ def test_component_runs_in_its_image_as_on_vertex(name: str, images, compiled, t
         },
         env=CONTAINER_ENV,
     )
-    print(f"\n{name}: ran in {images[name]} in {time.monotonic() - started:.1f}s")
+    print(f"\n{name}: ran in {reference} in {time.monotonic() - started:.1f}s")
 
     # Its outputs, read by kfp.local's own reader through the same layout on this side.
     files = Files(in_image / "outputs", in_image / "work", in_image / "home", f"{gcs}/outputs")

@@ -196,3 +196,38 @@ def test_train_model_runs_as_a_spot_custom_job_with_its_machine_type(tmp_path: P
         ResourceError, match="train_model runs as a Vertex CustomJob here; set its machine with"
     ):
         steps.build(training_on_spot, {"train_model": Resources(cpu="8")})
+
+
+@dsl.pipeline(name="use-case-training")
+def use_case_training(data_uri: str):
+    """A use case's pipeline that calls the library's training pipeline by name, as `keel new` generates."""
+    training(
+        data_uri=data_uri,
+        label="churned",
+        model_name="churn",
+        suite_uri="suite.json",
+        id_columns=["customer_id"],
+        split_key="customer_id",
+    )
+
+
+def test_resources_reach_the_tasks_of_a_pipeline_called_inside_another():
+    asked = {"train_model": Resources(cpu="16", memory="64G")}
+    built, configured = steps.build(use_case_training, asked)
+    spec = yaml.safe_load(_compile_to_text(built))
+    limits = _resources(spec)["train-model"]
+    assert (limits["resourceCpuLimit"], limits["resourceMemoryLimit"]) == ("16", "64G")
+    assert "train_model" in configured
+    # The library's pipeline, as imported, keeps its defaults: the rebuild did not leak.
+    untouched = yaml.safe_load(_compile_to_text(training))
+    default = DEFAULT_RESOURCES["train_model"]
+    assert _resources(untouched)["train-model"]["resourceCpuLimit"] == default.cpu
+
+
+def _compile_to_text(pipeline) -> str:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "compiled.yaml"
+        compiler.Compiler().compile(pipeline, str(path))
+        return path.read_text()
