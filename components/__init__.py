@@ -16,6 +16,7 @@ __all__ = [
     "plan_shards",
     "batch_predict",
     "publish_predictions",
+    "notify",
 ]
 
 # Inside a running task, KFP's executor sets _KFP_RUNTIME and its `kfp.dsl` has no `component`
@@ -23,6 +24,7 @@ __all__ = [
 if os.environ.get("_KFP_RUNTIME") != "true":
     from components.batch_predict.component import batch_predict
     from components.evaluate_model.component import evaluate_model
+    from components.notify.component import notify
     from components.plan_shards.component import plan_shards
     from components.publish_predictions.component import publish_predictions
     from components.register_model.component import register_model

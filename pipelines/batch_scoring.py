@@ -2,15 +2,18 @@
 
 validate the input (the training suite minus the label) -> resolve the model with fallback and
 plan shards -> score the shards in parallel -> check and publish the predictions by run date.
+Inside dsl.ExitHandler(notify): every end of a run is logged, and alerted as configured.
 """
 
 from kfp import dsl
 
 from components import batch_predict, plan_shards, publish_predictions, resolve_model, validate_data
 from components.common.sample_data import ID_COLUMNS, LABEL
+from pipelines.alerting import with_alerts
 from pipelines.compiling import SCHEDULE_TIME
 
 
+@with_alerts
 @dsl.pipeline(name="keel-batch-scoring", description="Score a table with the champion model, with fallback.")
 def batch_scoring(
     data_uri: str,

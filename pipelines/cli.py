@@ -43,10 +43,26 @@ def _declared_parameters(runnable) -> dict[str, Any]:
     return declared_inputs(json_format.MessageToDict(runnable.pipeline_spec))[0]
 
 
+def _alerts(args: argparse.Namespace):
+    """The alert settings the `--alert-*` options give (pipelines.alerting.Alerts), or None."""
+    given = {
+        "webhook_url": args.alert_webhook,
+        "webhook_format": args.alert_webhook_format,
+        "emails": tuple(args.alert_email),
+        "on": args.alert_on,
+        "success_message": args.alert_success_message,
+    }
+    if not any(given.values()):
+        return None
+    from pipelines.alerting import Alerts
+
+    return Alerts(**{key: value for key, value in given.items() if value})
+
+
 def cmd_compile(args: argparse.Namespace) -> None:
     from pipelines.compiling import compile_all
 
-    for path in compile_all(args.output_dir, args.image_registry, args.image_tag, args.names):
+    for path in compile_all(args.output_dir, args.image_registry, args.image_tag, args.names, _alerts(args)):
         print(f"compiled {path}")
 
 
@@ -151,7 +167,7 @@ def _job_options(args: argparse.Namespace, spec: dict[str, Any]) -> dict[str, An
 
 def cmd_submit(args: argparse.Namespace) -> None:
     vertex = _vertex()
-    with vertex.compiled(args.pipeline, args.image_registry, args.image_tag) as (path, spec):
+    with vertex.compiled(args.pipeline, args.image_registry, args.image_tag, _alerts(args)) as (path, spec):
         job = vertex.submit(
             str(path), args.project, args.location, args.pipeline_root, **_job_options(args, spec)
         )
@@ -161,7 +177,10 @@ def cmd_submit(args: argparse.Namespace) -> None:
 def cmd_schedule(args: argparse.Namespace) -> None:
     vertex = _vertex()
     if args.action == "create":
-        with vertex.compiled(args.pipeline, args.image_registry, args.image_tag) as (path, spec):
+        with vertex.compiled(args.pipeline, args.image_registry, args.image_tag, _alerts(args)) as (
+            path,
+            spec,
+        ):
             found = vertex.schedule(
                 str(path),
                 args.project,
@@ -231,6 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     compile_.add_argument(
         "--image-tag", default=__version__, help=f"default: the package version ({__version__})"
     )
+    _add_alert_options(compile_)
     compile_.set_defaults(handler=cmd_compile)
 
     run = commands.add_parser("run", help="run a pipeline or component")
@@ -285,6 +305,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_alert_options(parser: argparse.ArgumentParser) -> None:
+    from components.common.alerts import WEBHOOK_FORMATS
+    from components.notify.core import ALERT_ON
+
+    alerts = parser.add_argument_group(
+        "alerts", "where a pipeline's alerts go (compiled into it; default: a JSON log line on failure)"
+    )
+    alerts.add_argument(
+        "--alert-webhook", metavar="URL", help="a Slack or Google Chat incoming webhook, or any JSON receiver"
+    )
+    alerts.add_argument(
+        "--alert-webhook-format", choices=WEBHOOK_FORMATS, help="default: auto, by the URL's host"
+    )
+    alerts.add_argument(
+        "--alert-email",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="Vertex AI notification email (repeatable)",
+    )
+    alerts.add_argument("--alert-on", choices=ALERT_ON, help="default: failure")
+    alerts.add_argument(
+        "--alert-success-message", metavar="TEXT", help="the text of a success alert (--alert-on always)"
+    )
+
+
 def _add_connection_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--project", required=True, help="Google Cloud project id")
     parser.add_argument("--location", required=True, help="Vertex AI region, e.g. europe-west4")
@@ -315,6 +361,7 @@ def _add_job_options(parser: argparse.ArgumentParser) -> None:
         help=f"when compiling by name; Vertex AI cannot pull the default {DEFAULT_REGISTRY}",
     )
     parser.add_argument("--image-tag", help=f"when compiling by name (default: {__version__})")
+    _add_alert_options(parser)
     _add_connection_options(parser)
 
 

@@ -2,7 +2,9 @@
 
 Each component names its own image, `<registry>/keel-<component>:<tag>` (see components.images).
 Compiling with another registry or tag rewrites exactly those image references in the compiled
-IR, so the YAML runs the images `make images` built and pushed, and nothing else changes.
+IR, so the YAML runs the images `make images` built and pushed, and nothing else changes; a task
+given `[RUN_IMAGES]` (register_model, for lineage) then receives the list of the run's images.
+Alert settings (pipelines.alerting.Alerts) given here wrap a pipeline with those channels.
 """
 
 from __future__ import annotations
@@ -11,13 +13,17 @@ import importlib
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 from kfp import compiler, dsl
 
 import components
 from components.common import io
-from components.images import DEFAULT_REGISTRY, __version__
+from components.images import DEFAULT_REGISTRY, RUN_IMAGES, __version__
+
+if TYPE_CHECKING:
+    from pipelines.alerting import Alerts
 
 # Pipeline name -> "module:function"; imported only when compiled or run.
 PIPELINES: dict[str, str] = {
@@ -59,6 +65,21 @@ def retarget_images(document: dict, registry: str, tag: str) -> int:
     return changed
 
 
+def images_of(document: dict) -> list[str]:
+    """Every container image a compiled IR document names, sorted."""
+    executors = document.get("deploymentSpec", {}).get("executors", {}).values()
+    return sorted({e["container"]["image"] for e in executors if e.get("container", {}).get("image")})
+
+
+def with_run_images(node, images: list[str]):
+    """The compiled IR with every list `[RUN_IMAGES]` replaced by `images`."""
+    if isinstance(node, dict):
+        return {key: with_run_images(value, images) for key, value in node.items()}
+    if isinstance(node, list):
+        return list(images) if node == [RUN_IMAGES] else [with_run_images(value, images) for value in node]
+    return node
+
+
 def with_runtime_placeholders(node):
     """The compiled IR with every stand-in constant replaced by its Vertex runtime placeholder."""
     if isinstance(node, dict):
@@ -69,16 +90,30 @@ def with_runtime_placeholders(node):
 
 
 def compile_one(
-    name: str, output_dir: Path, registry: str = DEFAULT_REGISTRY, tag: str = __version__
+    name: str,
+    output_dir: Path,
+    registry: str = DEFAULT_REGISTRY,
+    tag: str = __version__,
+    alerts: Alerts | None = None,
 ) -> Path:
-    """Compile one component or pipeline to `<output_dir>/<name>.yaml`, written atomically."""
+    """Compile one component or pipeline to `<output_dir>/<name>.yaml`, written atomically.
+
+    `alerts`: the alert channels of a pipeline (None: the pipeline's own, if any)."""
     target = output_dir / f"{name}.yaml"
+    runnable = load(name)
+    if alerts is not None:
+        if name.replace("-", "_") in components.__all__:
+            raise ValueError(f"{name} is a component: alert settings apply to pipelines")
+        from pipelines.alerting import with_alerts
+
+        runnable = with_alerts(runnable, alerts)
     with tempfile.TemporaryDirectory() as scratch:
         raw = Path(scratch) / "compiled.yaml"
-        compiler.Compiler().compile(load(name), str(raw))
+        compiler.Compiler().compile(runnable, str(raw))
         documents = [with_runtime_placeholders(d) for d in yaml.safe_load_all(raw.read_text())]
     if not retarget_images(documents[0], registry, tag) and name in components.__all__:
         raise RuntimeError(f"{name}: no keel component image found in the compiled spec")
+    documents[0] = with_run_images(documents[0], images_of(documents[0]))
     io.write_bytes(str(target), yaml.safe_dump_all(documents, sort_keys=False).encode())
     return target
 
@@ -88,9 +123,12 @@ def compile_all(
     registry: str = DEFAULT_REGISTRY,
     tag: str = __version__,
     names: list[str] | None = None,
+    alerts: Alerts | None = None,
 ) -> list[Path]:
-    """Compile `names` (default: every component and pipeline); any error stops the whole run."""
+    """Compile `names` (default: every component and pipeline); any error stops the whole run.
+
+    `alerts` apply to the pipelines: without `names`, the components compile as they are."""
     return [
-        compile_one(name, Path(output_dir), registry, tag)
+        compile_one(name, Path(output_dir), registry, tag, alerts if names or name in PIPELINES else None)
         for name in names or [*components.__all__, *PIPELINES]
     ]

@@ -2,16 +2,19 @@
 
 validate -> split -> train -> evaluate the challenger and the current champion on the same holdout
 -> select -> register the challenger (always, for lineage), promoting it when selected.
+Inside dsl.ExitHandler(notify): every end of a run is logged, and alerted as configured.
 """
 
 from kfp import dsl
 
 from components import evaluate_model, register_model, select_model, split_data, train_model, validate_data
 from components.common.sample_data import ID_COLUMNS, LABEL
+from pipelines.alerting import with_alerts
 
 DEFAULT_THRESHOLDS = {"roc_auc": {"lower_bound": 0.7, "min_improvement": 0.005}}
 
 
+@with_alerts
 @dsl.pipeline(name="keel-training", description="Train, evaluate, select and register a model.")
 def training(
     data_uri: str,
