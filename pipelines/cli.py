@@ -11,10 +11,13 @@ keel schedule pause|resume|delete SCHEDULE --project P --location L [CONNECTION 
 keel suite build DATA --name NAME [--label COLUMN] [--unique COLUMN ...] [--output FILE]
 keel sample-data OUTPUT [--rows N] [--seed S] [--no-label] [--broken VARIANT]
 keel registry list|show|promote|rollback MODEL [REF] [--registry URI]
+keel lineage PREDICTIONS_FILE | OUTPUT_URI --run-date D [--registry URI] [--json]
 
 PIPELINE is a pipeline or component name (compiled first) or a compiled YAML. JOB OPTIONS:
 [--service-account SA] [--param k=v ...] [--no-cache] [--labels k=v ...] [--display-name N]
-[--image-registry R --image-tag T] plus CONNECTION OPTIONS: [--api-endpoint HOST_OR_URL]
+[--image-registry R --image-tag T] plus ALERT OPTIONS (also on `keel compile`): [--alert-webhook URL]
+[--alert-webhook-format F] [--alert-email ADDRESS ...] [--alert-on failure|always]
+[--alert-success-message TEXT], plus CONNECTION OPTIONS: [--api-endpoint HOST_OR_URL]
 [--api-transport grpc|rest]. Vertex AI calls use Application Default Credentials; parameters
 are checked against the compiled pipeline before any call.
 """
@@ -33,6 +36,7 @@ from components.common.config import settings
 from components.common.errors import KeelError
 from components.common.logging import logger
 from components.images import DEFAULT_REGISTRY, __version__
+from pipelines import cli_lineage
 from pipelines.parameters import check_params, declared_inputs, parse_params, split_pairs
 from pipelines.vertex import TRANSPORTS
 
@@ -225,8 +229,11 @@ def cmd_registry(args: argparse.Namespace) -> None:
         for found in registry.versions(args.model):
             _print_version(found)
     elif args.action == "show":
+        from components.common import lineage
+
         found = registry.get(args.model, args.ref)
-        print(json.dumps({**vars(found), "registry": registry.uri}, indent=2, default=str))
+        shown = {"lineage": lineage.of_version(found), **vars(found), "registry": registry.uri}
+        print(json.dumps(shown, indent=2, default=str))
     elif args.action == "promote":
         found = registry.promote(args.model, args.ref)
         print(f"{args.model}: champion is now v{found.version}")
@@ -286,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     actions = registry.add_subparsers(dest="action", required=True)
     for action, text in [
         ("list", "every version of a model, with aliases and metrics"),
-        ("show", "one version (number or alias) in full"),
+        ("show", "one version (number or alias) in full, its lineage first"),
         ("promote", "make a version the champion (the old one becomes previous)"),
         ("rollback", "move the champion back to the previous version"),
     ]:
@@ -301,6 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
             )
         sub.add_argument("--registry", help="registry URI (default: KEEL_REGISTRY, else .keel/registry)")
         sub.set_defaults(handler=cmd_registry)
+    cli_lineage.add_command(commands)
     _add_vertex_commands(commands)
     return parser
 

@@ -9,6 +9,7 @@ from kfp import dsl
 
 from components import evaluate_model, register_model, select_model, split_data, train_model, validate_data
 from components.common.sample_data import ID_COLUMNS, LABEL
+from components.images import RUN_IMAGES
 from pipelines.alerting import with_alerts
 
 DEFAULT_THRESHOLDS = {"roc_auc": {"lower_bound": 0.7, "min_improvement": 0.005}}
@@ -60,4 +61,6 @@ def training(
         metrics_json=challenger.outputs["metrics_json"],
         promote=selected.outputs["promote"],
         pipeline_run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
+        pipeline_job=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+        images=[RUN_IMAGES],
     )
