@@ -53,10 +53,13 @@ def project() -> dict:
 
 
 def revision() -> str:
-    """The short git revision, with `-dirty` when the working tree has changes; `unknown` outside git.
+    """The short git revision, with `-dirty` when the working tree has changes; `unknown` outside git;
+    KEEL_REVISION when set (Cloud Build passes the commit it builds, its sources have no .git).
 
     The rule lives in components/common/revision.py (stdlib only, loaded by path), so the images'
     tags and labels and the revision recorded with each registered model are the same text."""
+    if os.environ.get("KEEL_REVISION"):
+        return os.environ["KEEL_REVISION"]
     spec = importlib.util.spec_from_file_location(
         "keel_revision", ROOT / "components" / "common" / "revision.py"
     )
