@@ -181,10 +181,8 @@ def cmd_submit(args: argparse.Namespace) -> None:
 def cmd_schedule(args: argparse.Namespace) -> None:
     vertex = _vertex()
     if args.action == "create":
-        with vertex.compiled(args.pipeline, args.image_registry, args.image_tag, _alerts(args)) as (
-            path,
-            spec,
-        ):
+        alerts = _alerts(args)
+        with vertex.compiled(args.pipeline, args.image_registry, args.image_tag, alerts) as (path, spec):
             found = vertex.schedule(
                 str(path),
                 args.project,
