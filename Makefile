@@ -22,6 +22,7 @@ demo: $(STAMP)
 	$(BIN)/keel run training --local --param data_uri=$(DEMO)/customers.parquet
 	$(BIN)/keel run batch_scoring --local --param data_uri=$(DEMO)/to_score.parquet --param output_uri=$(DEMO)/predictions
 	$(BIN)/keel registry list churn
+	$(BIN)/keel lineage $$(ls $(DEMO)/predictions/run_date=*/predictions.parquet | tail -1)
 	@echo "Predictions: $(DEMO)/predictions/run_date=*/predictions.parquet; reports and metrics: the run folders above."
 
 # pytest exits 5 when it collected no tests: that is a failure here, never a silent pass.

@@ -8,6 +8,10 @@ from importlib.metadata import PackageNotFoundError, version
 
 DEFAULT_REGISTRY = "localhost/keel"
 IMAGE_PREFIX = "keel-"
+# A pipeline passes `[RUN_IMAGES]` where a task records the run's images (register_model, for
+# lineage); compiling replaces that list with every image the compiled pipeline names. Under
+# kfp.local, which runs no image, it stays as it is.
+RUN_IMAGES = "keel:run-images"
 
 try:
     __version__ = version("keel-pipelines")

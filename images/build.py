@@ -2,7 +2,8 @@
 """Build the container images of keel-pipelines: `make images`, or `python images/build.py --help`.
 
 1. A build context under build/images/context: every wheel of requirements.lock (hash-checked),
-   this package's wheel, the lock as plain pins (constraints.txt) and a pip wheel to run.
+   this package's wheel (with components/build_info.json: its version and git revision), the lock
+   as plain pins (constraints.txt) and a pip wheel to run.
    The Dockerfiles install only from it, with `pip install --no-index`: no network in the build.
 2. images/base/Dockerfile, then images/<component>/Dockerfile for each component (FROM the base,
    plus that component's extra), tagged `<registry>/keel-<name>:<version>` and `:<git revision>`,
@@ -19,6 +20,7 @@ import ensurepip
 import hashlib
 import importlib.util
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -61,13 +63,28 @@ def project() -> dict:
 
 
 def revision() -> str:
-    """The short git revision, with `-dirty` when the working tree has changes; `unknown` outside git."""
-    try:
-        rev = run("git", "-C", str(ROOT), "rev-parse", "--short", "HEAD", capture_output=True).stdout.strip()
-        dirty = run("git", "-C", str(ROOT), "status", "--porcelain", capture_output=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return f"{rev}-dirty" if dirty else rev
+    """The short git revision, with `-dirty` when the working tree has changes; `unknown` outside git;
+    KEEL_REVISION when set (Cloud Build passes the commit it builds, its sources have no .git).
+
+    The rule lives in components/common/revision.py (stdlib only, loaded by path), so the images'
+    tags and labels and the revision recorded with each registered model are the same text."""
+    if os.environ.get("KEEL_REVISION"):
+        return os.environ["KEEL_REVISION"]
+    spec = importlib.util.spec_from_file_location(
+        "keel_revision", ROOT / "components" / "common" / "revision.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.git_revision(ROOT)
+
+
+def write_build_info(package_source: Path) -> Path:
+    """components/build_info.json in a copy of the sources: the version and revision every image's
+    package then reports (components.common.revision.code_revision)."""
+    info = {"version": project()["version"], "revision": revision(), "source": source_url()}
+    target = package_source / "components" / "build_info.json"
+    target.write_text(json.dumps(info, indent=2) + "\n")
+    return target
 
 
 def source_url() -> str:
@@ -155,6 +172,7 @@ def build_context() -> Path:
     packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
     for package in {pattern.rstrip("*") for pattern in packages["find"]["include"]}:
         shutil.copytree(ROOT / package, source / package, ignore=skip)
+    write_build_info(source)
     run(
         *pip,
         "wheel",

@@ -4,6 +4,7 @@ fingerprint the inputs (uncached; the cached steps that read them take the finge
 pipelines/caching.py) -> validate the input (the training suite minus the label) -> resolve the
 model with fallback and plan shards -> score the shards in parallel -> check and publish the
 predictions by run date. `configure_tasks()` sets resources, retries and caching (pipelines/steps.py).
+Inside dsl.ExitHandler(notify): every end of a run is logged, and alerted as configured.
 """
 
 from kfp import dsl
@@ -17,10 +18,12 @@ from components import (
     validate_data,
 )
 from components.common.sample_data import ID_COLUMNS, LABEL
+from pipelines.alerting import with_alerts
 from pipelines.compiling import SCHEDULE_TIME
 from pipelines.steps import configure_tasks
 
 
+@with_alerts
 @dsl.pipeline(name="keel-batch-scoring", description="Score a table with the champion model, with fallback.")
 def batch_scoring(
     data_uri: str,

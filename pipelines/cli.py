@@ -16,12 +16,15 @@ keel new use-case DIR --data REFERENCE --label L [--id-column C] [--model-name N
 keel new component NAME [--root DIR] [--force]
 keel config options compile|submit|schedule [PIPELINE] [--config keel.toml]
 keel images [--registry R] [--tag T]       (a use case's component images, FROM keel-base)
+keel lineage PREDICTIONS_FILE | OUTPUT_URI --run-date D [--registry URI] [--json]
 
 NAME and PIPELINE: a pipeline or component of this library by name, or any one by import path,
 `module:function` (importable from the working folder, e.g. `house_prices.pipelines:training`);
 submit and schedule compile it first, or take a compiled YAML. JOB OPTIONS:
 [--service-account SA] [--param k=v ...] [--no-cache] [--labels k=v ...] [--display-name N]
-[--image-registry R --image-tag T] [--resources ...] plus CONNECTION OPTIONS: [--api-endpoint
+[--image-registry R --image-tag T] [--resources ...] plus ALERT OPTIONS (also on `keel compile`):
+[--alert-webhook URL] [--alert-webhook-format F] [--alert-email ADDRESS ...] [--alert-on
+failure|always] [--alert-success-message TEXT], plus CONNECTION OPTIONS: [--api-endpoint
 HOST_OR_URL] [--api-transport grpc|rest]. Vertex AI calls use Application Default Credentials;
 parameters are checked against the compiled pipeline before any call.
 """
@@ -40,7 +43,7 @@ from components.common.config import settings
 from components.common.errors import KeelError
 from components.common.logging import logger
 from components.images import DEFAULT_REGISTRY, __version__
-from pipelines import cli_use_case
+from pipelines import cli_lineage, cli_use_case
 from pipelines.parameters import check_params, declared_inputs, parse_params, split_pairs
 from pipelines.vertex import TRANSPORTS
 
@@ -57,11 +60,27 @@ def _resources(args: argparse.Namespace) -> dict[str, Any]:
     return parse_resources(args.resources)
 
 
+def _alerts(args: argparse.Namespace):
+    """The alert settings the `--alert-*` options give (pipelines.alerting.Alerts), or None."""
+    given = {
+        "webhook_url": args.alert_webhook,
+        "webhook_format": args.alert_webhook_format,
+        "emails": tuple(args.alert_email),
+        "on": args.alert_on,
+        "success_message": args.alert_success_message,
+    }
+    if not any(given.values()):
+        return None
+    from pipelines.alerting import Alerts
+
+    return Alerts(**{key: value for key, value in given.items() if value})
+
+
 def cmd_compile(args: argparse.Namespace) -> None:
     from pipelines.compiling import compile_all
 
     for path in compile_all(
-        args.output_dir, args.image_registry, args.image_tag, args.names, _resources(args)
+        args.output_dir, args.image_registry, args.image_tag, args.names, _resources(args), _alerts(args)
     ):
         print(f"compiled {path}")
 
@@ -167,7 +186,9 @@ def _job_options(args: argparse.Namespace, spec: dict[str, Any]) -> dict[str, An
 
 
 def _compiled(vertex, args: argparse.Namespace):
-    return vertex.compiled(args.pipeline, args.image_registry, args.image_tag, _resources(args))
+    return vertex.compiled(
+        args.pipeline, args.image_registry, args.image_tag, _resources(args), _alerts(args)
+    )
 
 
 def cmd_submit(args: argparse.Namespace) -> None:
@@ -227,8 +248,11 @@ def cmd_registry(args: argparse.Namespace) -> None:
         for found in registry.versions(args.model):
             _print_version(found)
     elif args.action == "show":
+        from components.common import lineage
+
         found = registry.get(args.model, args.ref)
-        print(json.dumps({**vars(found), "registry": registry.uri}, indent=2, default=str))
+        shown = {"lineage": lineage.of_version(found), **vars(found), "registry": registry.uri}
+        print(json.dumps(shown, indent=2, default=str))
     elif args.action == "promote":
         found = registry.promote(args.model, args.ref)
         print(f"{args.model}: champion is now v{found.version}")
@@ -255,6 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--image-tag", default=__version__, help=f"default: the package version ({__version__})"
     )
     _add_resources_option(compile_)
+    _add_alert_options(compile_)
     compile_.set_defaults(handler=cmd_compile)
 
     run = commands.add_parser("run", help="run a pipeline or component")
@@ -290,7 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     actions = registry.add_subparsers(dest="action", required=True)
     for action, text in [
         ("list", "every version of a model, with aliases and metrics"),
-        ("show", "one version (number or alias) in full"),
+        ("show", "one version (number or alias) in full, its lineage first"),
         ("promote", "make a version the champion (the old one becomes previous)"),
         ("rollback", "move the champion back to the previous version"),
     ]:
@@ -306,8 +331,35 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--registry", help="registry URI (default: KEEL_REGISTRY, else .keel/registry)")
         sub.set_defaults(handler=cmd_registry)
     cli_use_case.add_commands(commands)
+    cli_lineage.add_command(commands)
     _add_vertex_commands(commands)
     return parser
+
+
+def _add_alert_options(parser: argparse.ArgumentParser) -> None:
+    from components.common.alerts import WEBHOOK_FORMATS
+    from components.notify.core import ALERT_ON
+
+    alerts = parser.add_argument_group(
+        "alerts", "where a pipeline's alerts go (compiled into it; default: a JSON log line on failure)"
+    )
+    alerts.add_argument(
+        "--alert-webhook", metavar="URL", help="a Slack or Google Chat incoming webhook, or any JSON receiver"
+    )
+    alerts.add_argument(
+        "--alert-webhook-format", choices=WEBHOOK_FORMATS, help="default: auto, by the URL's host"
+    )
+    alerts.add_argument(
+        "--alert-email",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="Vertex AI notification email (repeatable)",
+    )
+    alerts.add_argument("--alert-on", choices=ALERT_ON, help="default: failure")
+    alerts.add_argument(
+        "--alert-success-message", metavar="TEXT", help="the text of a success alert (--alert-on always)"
+    )
 
 
 def _add_connection_options(parser: argparse.ArgumentParser) -> None:
@@ -344,6 +396,7 @@ def _add_job_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--image-tag", help=f"when compiling by name (default: {__version__})")
     _add_resources_option(parser)
+    _add_alert_options(parser)
     _add_connection_options(parser)
 
 

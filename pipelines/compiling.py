@@ -2,7 +2,9 @@
 
 Each component names its own image, `<registry>/keel-<component>:<tag>` (see components.images).
 Compiling with another registry or tag rewrites exactly those image references in the compiled
-IR, so the YAML runs the images `make images` built and pushed, and nothing else changes.
+IR, so the YAML runs the images `make images` built and pushed, and nothing else changes; a task
+given `[RUN_IMAGES]` (register_model, for lineage) then receives the list of the run's images.
+Alert settings (pipelines.alerting.Alerts) given here wrap a pipeline with those channels.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from kfp import compiler, dsl
@@ -23,9 +25,12 @@ from kfp.dsl.graph_component import GraphComponent
 import components
 from components.common import io
 from components.common.errors import KeelError
-from components.images import DEFAULT_REGISTRY, __version__
+from components.images import DEFAULT_REGISTRY, RUN_IMAGES, __version__
 from pipelines import caching, steps
 from pipelines.steps import Resources
+
+if TYPE_CHECKING:
+    from pipelines.alerting import Alerts
 
 # Pipeline name -> "module:function"; imported only when compiled or run.
 PIPELINES: dict[str, str] = {
@@ -114,6 +119,21 @@ def retarget_images(document: dict, registry: str, tag: str) -> int:
     return changed
 
 
+def images_of(document: dict) -> list[str]:
+    """Every container image a compiled IR document names, sorted."""
+    executors = document.get("deploymentSpec", {}).get("executors", {}).values()
+    return sorted({e["container"]["image"] for e in executors if e.get("container", {}).get("image")})
+
+
+def with_run_images(node, images: list[str]):
+    """The compiled IR with every list `[RUN_IMAGES]` replaced by `images`."""
+    if isinstance(node, dict):
+        return {key: with_run_images(value, images) for key, value in node.items()}
+    if isinstance(node, list):
+        return list(images) if node == [RUN_IMAGES] else [with_run_images(value, images) for value in node]
+    return node
+
+
 def with_runtime_placeholders(node):
     """The compiled IR with every stand-in constant replaced by its Vertex runtime placeholder."""
     if isinstance(node, dict):
@@ -129,22 +149,32 @@ def compile_one(
     registry: str = DEFAULT_REGISTRY,
     tag: str = __version__,
     resources: Mapping[str, Resources] | None = None,
+    alerts: Alerts | None = None,
 ) -> Path:
     """Compile one component or pipeline to `<output_dir>/<name>.yaml`, written atomically (for an
-    import path, `<output_dir>/<function>.yaml`)."""
-    return compile_all(output_dir, registry, tag, [name], resources)[0]
+    import path, `<output_dir>/<function>.yaml`). `resources` and `alerts` as for `compile_all`."""
+    return compile_all(output_dir, registry, tag, [name], resources, alerts)[0]
 
 
-def _built(names: list[str], resources: Mapping[str, Resources]) -> dict[str, Any]:
-    """What to compile for each name: a pipeline built again with `resources` in force (raising
-    ResourceError when one names a component none of them has), or the component as it is."""
+def _built(
+    names: list[str], resources: Mapping[str, Resources], alerts: Alerts | None, explicit: bool
+) -> dict[str, Any]:
+    """What to compile for each name: a pipeline with `alerts` (when given) and built again with
+    `resources` in force (raising ResourceError when one names a component none of them has), or
+    the component as it is (alerts given for a component named explicitly are refused)."""
     built, configured, pipelines = {}, set(), []
     for name in names:
         runnable = load(name)
         if isinstance(runnable, GraphComponent):
+            if alerts is not None:
+                from pipelines.alerting import with_alerts
+
+                runnable = with_alerts(runnable, alerts)
             runnable, seen = steps.build(runnable, resources)
             configured |= seen
             pipelines.append(name)
+        elif alerts is not None and explicit:
+            raise ValueError(f"{name} is a component: alert settings apply to pipelines")
         built[name] = runnable
     if resources:
         steps.check_components(resources, configured, pipelines)
@@ -161,6 +191,7 @@ def _compile(name: str, runnable: Any, output_dir: Path, registry: str, tag: str
         raise RuntimeError(f"{name}: no keel component image found in the compiled spec")
     if isinstance(runnable, GraphComponent):
         caching.check(documents[0])
+    documents[0] = with_run_images(documents[0], images_of(documents[0]))
     io.write_bytes(str(target), yaml.safe_dump_all(documents, sort_keys=False).encode())
     return target
 
@@ -171,10 +202,12 @@ def compile_all(
     tag: str = __version__,
     names: list[str] | None = None,
     resources: Mapping[str, Resources] | None = None,
+    alerts: Alerts | None = None,
 ) -> list[Path]:
     """Compile `names` (default: every component and pipeline); any error stops the whole run.
 
     `resources` (component name -> Resources, see pipelines.steps) apply to the pipelines' tasks;
-    every pipeline must pass the caching check (pipelines.caching) or nothing of it is written."""
-    built = _built(names or [*components.__all__, *PIPELINES], resources or {})
+    `alerts` (pipelines.alerting) to the pipelines: without `names`, the components compile as they
+    are. Every pipeline must pass the caching check (pipelines.caching) or nothing of it is written."""
+    built = _built(names or [*components.__all__, *PIPELINES], resources or {}, alerts, names is not None)
     return [_compile(name, runnable, Path(output_dir), registry, tag) for name, runnable in built.items()]

@@ -73,6 +73,7 @@ DEFAULT_RESOURCES: dict[str, Resources] = {
     "plan_shards": _LIGHT,
     "batch_predict": _HEAVY,
     "publish_predictions": _HEAVY,
+    "notify": _LIGHT,
 }
 
 # Retries of a task that reaches external state: after 1 min, then 2 min (at most 10 min in all).

@@ -4,6 +4,7 @@ fingerprint the inputs (uncached; the cached steps that read them take the finge
 pipelines/caching.py) -> validate -> split -> train -> evaluate the challenger and the current
 champion on the same holdout -> select -> register the challenger (always, for lineage), promoting
 it when selected. `configure_tasks()` sets resources, retries and caching (pipelines/steps.py).
+Inside dsl.ExitHandler(notify): every end of a run is logged, and alerted as configured.
 """
 
 from kfp import dsl
@@ -18,11 +19,14 @@ from components import (
     validate_data,
 )
 from components.common.sample_data import ID_COLUMNS, LABEL
+from components.images import RUN_IMAGES
+from pipelines.alerting import with_alerts
 from pipelines.steps import configure_tasks
 
 DEFAULT_THRESHOLDS = {"roc_auc": {"lower_bound": 0.7, "min_improvement": 0.005}}
 
 
+@with_alerts
 @dsl.pipeline(name="keel-training", description="Train, evaluate, select and register a model.")
 def training(
     data_uri: str,
@@ -86,5 +90,7 @@ def training(
         metrics_json=challenger.outputs["metrics_json"],
         promote=selected.outputs["promote"],
         pipeline_run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
+        pipeline_job=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+        images=[RUN_IMAGES],
     )
     configure_tasks()

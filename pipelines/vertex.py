@@ -19,33 +19,27 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from components.common.console import console_url
 from components.common.errors import KeelError
 from components.images import DEFAULT_REGISTRY, __version__
 from pipelines.parameters import check_params
 
+if TYPE_CHECKING:
+    from pipelines.alerting import Alerts
+
 TRANSPORTS = ("grpc", "rest")
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
-_CONSOLE_PAGES = {"pipelineJobs": "runs", "schedules": "schedules"}
 _LABEL_KEY, _LABEL_VALUE = re.compile(r"[a-z][a-z0-9_-]{0,62}"), re.compile(r"[a-z0-9_-]{0,63}")
 
 
 class VertexError(KeelError, RuntimeError):
     """A call to Vertex AI or Cloud Storage failed, or no credentials were found."""
-
-
-def console_url(resource_name: str, project: str) -> str:
-    """The Cloud console page of a pipeline job or schedule, from its resource name."""
-    _, _, _, location, collection, resource_id = resource_name.split("/")
-    return (
-        f"https://console.cloud.google.com/vertex-ai/locations/{location}/pipelines/"
-        f"{_CONSOLE_PAGES[collection]}/{resource_id}?project={project}"
-    )
 
 
 def client_endpoint(api_endpoint: str | None, api_transport: str) -> str | None:
@@ -106,13 +100,14 @@ def compiled(
     image_registry: str | None = None,
     image_tag: str | None = None,
     resources: Mapping[str, Any] | None = None,
+    alerts: Alerts | None = None,
 ) -> Iterator[tuple[Path, dict[str, Any]]]:
     """The compiled YAML of `pipeline` (a name or import path, compiled here with the image registry
     and tag and the per-component `resources` of pipelines.steps, or a YAML path) and its spec."""
     if Path(pipeline).suffix in (".yaml", ".yml"):
-        if image_registry or image_tag or resources:
+        if image_registry or image_tag or resources or alerts:
             raise ValueError(
-                f"{pipeline} is compiled already: image registry, tag and resources apply to names"
+                f"{pipeline} is compiled already: image registry, tag, resources and alert settings apply to names"
             )
         if not Path(pipeline).is_file():
             raise FileNotFoundError(f"{pipeline}: no such file")
@@ -122,7 +117,12 @@ def compiled(
 
     with tempfile.TemporaryDirectory(prefix="keel-submit-") as scratch:
         path = compile_one(
-            pipeline, Path(scratch), image_registry or DEFAULT_REGISTRY, image_tag or __version__, resources
+            pipeline,
+            Path(scratch),
+            image_registry or DEFAULT_REGISTRY,
+            image_tag or __version__,
+            resources,
+            alerts,
         )
         yield path, _read_spec(path)
 
@@ -181,6 +181,7 @@ def _pipeline_job(
     image_registry: str | None = None,
     image_tag: str | None = None,
     resources: Mapping[str, Any] | None = None,
+    alerts: Alerts | None = None,
     api_endpoint: str | None = None,
     api_transport: str = "grpc",
     credentials: Any = None,
@@ -193,7 +194,7 @@ def _pipeline_job(
             "enable_caching=True would turn caching on for every task, also those that must run every "
             "time (fingerprint_inputs, register_model...): leave it None (each task's compiled caching) or False"
         )
-    with compiled(pipeline, image_registry, image_tag, resources) as (path, spec):
+    with compiled(pipeline, image_registry, image_tag, resources, alerts) as (path, spec):
         check_params(params or {}, spec)
         _check_images(spec)
         _check_labels(labels or {})
@@ -231,13 +232,15 @@ def submit(
     image_registry: str | None = None,
     image_tag: str | None = None,
     resources: Mapping[str, Any] | None = None,
+    alerts: Alerts | None = None,
 ):
     """Submit one run of `pipeline` to Vertex AI Pipelines and return the PipelineJob, not waiting.
 
     `enable_caching` None keeps the caching compiled into each task; False turns every task's off
     (True is refused: it would cache the tasks that must run every time). `display_name` defaults
     to the pipeline's name; the job id is that name plus the time. `resources`: per-component
-    resources (pipelines.steps.parse_resources) when `pipeline` is a name.
+    resources (pipelines.steps.parse_resources) when `pipeline` is a name. `alerts`
+    (pipelines.alerting.Alerts) set the alert channels of a pipeline compiled by name.
     """
     with (
         _pipeline_job(
@@ -252,6 +255,7 @@ def submit(
             image_registry=image_registry,
             image_tag=image_tag,
             resources=resources,
+            alerts=alerts,
             api_endpoint=api_endpoint,
             api_transport=api_transport,
             credentials=credentials,
@@ -284,7 +288,7 @@ def schedule(
     the cron in UTC. `start_time`/`end_time` are RFC 3339 timestamps; `max_run_count` ends the
     schedule after that many runs. The schedule is named `schedule_name`, else the display name.
     `job_options`: `params`, `enable_caching`, `labels`, `display_name`, `image_registry`,
-    `image_tag`, `resources`, `api_endpoint`, `api_transport`, `credentials`, as for `submit`.
+    `image_tag`, `resources`, `alerts`, `api_endpoint`, `api_transport`, `credentials`, as for `submit`.
     """
     cron = _cron(cron, timezone)
     with (

@@ -22,7 +22,8 @@ _VERTEX_ENV = ("CLOUD_ML_JOB_ID", "AIP_TRAINING_DATA_URI", "VERTEX_AI_PIPELINES_
 
 
 class JsonFormatter(logging.Formatter):
-    """A log record as one JSON line in Cloud Logging's structured format."""
+    """A log record as one JSON line in Cloud Logging's structured format; a record's `json_fields`
+    (a dict, e.g. `logger.info(..., extra={"json_fields": {...}})`) become top-level keys."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
@@ -38,6 +39,7 @@ class JsonFormatter(logging.Formatter):
         }
         if record.exc_info:
             entry["message"] += "\n" + self.formatException(record.exc_info)
+        entry.update(getattr(record, "json_fields", {}))
         return json.dumps(entry, default=str)
 
 

@@ -13,6 +13,7 @@ from components.images import image
 @dsl.component(base_image=image("publish_predictions"), install_kfp_package=False)
 def publish_predictions(
     parts: Input[list[Dataset]],
+    predictions: Output[Dataset],
     metrics: Output[Metrics],
     output_uri: str,
     run_date: str = "",
@@ -36,6 +37,9 @@ def publish_predictions(
         min_score_std: The smallest standard deviation of `score` that counts as not collapsed.
 
     Returns:
+        predictions: The published file as a Dataset artifact of the run (its URI is the file's,
+            gs:// on Vertex, so Vertex ML Metadata links it to the run), with `rows`,
+            `fingerprint` (sha256 of the file) and `run_date` in its metadata.
         metrics: rows, score_mean, score_std.
         uri: The published file.
         run_date: The partition date used.
@@ -53,5 +57,11 @@ def publish_predictions(
             [part.path for part in parts], output_uri, day, expected_rows, classification, min_score_std
         )
         run.report_metrics(published.metrics(), metrics)
+    predictions.uri = (
+        "gs://" + published.uri.removeprefix("/gcs/") if published.uri.startswith("/gcs/") else published.uri
+    )
+    predictions.metadata.update(
+        {"rows": published.rows, "fingerprint": published.sha256, "run_date": published.run_date}
+    )
     logger.info("published %d predictions to %s", published.rows, published.uri)
     return (published.uri, published.run_date)

@@ -34,6 +34,7 @@ class Published:
     rows: int
     score_mean: float
     score_std: float
+    sha256: str  # of the published file: the fingerprint of the predictions
 
     def metrics(self) -> dict[str, float]:
         return {
@@ -104,7 +105,7 @@ def publish(
                 stats.add(batch.column("score"))
                 writer.write_batch(batch)
         _check(target, stats, expected_rows, classification, min_score_std)
-    return Published(target, day, stats.rows, stats.mean, stats.std)
+    return Published(target, day, stats.rows, stats.mean, stats.std, io.sha256(target))
 
 
 def _check(

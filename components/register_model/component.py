@@ -21,12 +21,17 @@ def register_model(
     metrics_json: str = "",
     promote: bool = False,
     pipeline_run_id: str = "",
+    pipeline_job: str = "",
+    images: list = None,
 ) -> NamedTuple("Outputs", version=int, champion_version=int):
     """Registers a model as the next version in a model registry, and promotes it if asked.
 
     The version is always registered, for lineage, with its metrics, the sha256 of its model
-    file, the ClearML task id of its training and the pipeline run id. With `promote`, the alias
-    `champion` moves to it and `previous` to the old champion (`keel registry rollback` undoes it).
+    file, its training data (URI, sha256, rows: in metadata.json), the ClearML task ids of its
+    training and registration, the pipeline run, the run's images and the code revision
+    (keel-pipelines version and git commit; see `keel registry show` and `keel lineage`). With
+    `promote`, the alias `champion` moves to it and `previous` to the old champion
+    (`keel registry rollback` undoes it).
 
     Args:
         model: The trained model (train_model's output).
@@ -36,7 +41,12 @@ def register_model(
             be on gs://, as pipeline artifacts are on Vertex). Empty: KEEL_HOME's local registry.
         metrics_json: The model's evaluation metrics as JSON (evaluate_model's `metrics_json`).
         promote: Make this version the champion (select_model's `promote`).
-        pipeline_run_id: Recorded with the version (the pipeline passes its job id).
+        pipeline_run_id: Recorded with the version (the pipeline passes its job uuid).
+        pipeline_job: Recorded with the version (the pipeline passes its job name; under
+            kfp.local, the run folder's name).
+        images: The container images of the run, recorded with the version. A pipeline passes
+            `[components.images.RUN_IMAGES]`, which compiling replaces with every image the
+            compiled pipeline names (kfp.local runs no image and records none).
 
     Returns:
         vertex_model: The version in Vertex AI Model Registry (`resourceName` in its metadata),
@@ -45,6 +55,7 @@ def register_model(
         version: The new version number (from 1).
         champion_version: The champion's version after this step (0 if there is none).
     """
+    from components.common import lineage
     from components.common.config import settings
     from components.common.logging import logger
     from components.common.registry import open_registry
@@ -52,10 +63,7 @@ def register_model(
     from components.register_model import core
 
     registry = open_registry(registry_uri or settings().registry_uri)
-    labels = {
-        "pipeline_run_id": pipeline_run_id,
-        "training_tracking_id": model.metadata.get("tracking_id", ""),
-    }
+    labels = lineage.run_labels(pipeline_job, pipeline_run_id, images, model.metadata.get("tracking_id", ""))
     with track("register_model", params={"registry": registry.uri, "model_name": model_name}) as run:
         labels["registration_tracking_id"] = run.id
         done = core.register(registry, model_name, model.path, metrics_json, promote, labels)

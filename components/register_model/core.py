@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 
 from components.common.registry import CHAMPION, ModelVersion, Registry, RegistryError
+from components.common.revision import code_revision
 
 
 @dataclass
@@ -28,10 +29,13 @@ def register(
     promote: bool = False,
     labels: dict[str, str] | None = None,
 ) -> Registration:
-    """Always register (for lineage); move `champion` (and `previous`) to it only if `promote`."""
+    """Always register (for lineage); move `champion` (and `previous`) to it only if `promote`.
+
+    The labels record the code revision that registers it (components.common.revision) as well."""
     metrics = json.loads(metrics_json) if metrics_json else {}
+    labels = {**code_revision(), **(labels or {})}
     version = registry.register(
-        name, model_folder, metrics=metrics, labels={k: v for k, v in (labels or {}).items() if v}
+        name, model_folder, metrics=metrics, labels={k: v for k, v in labels.items() if v}
     )
     if promote:
         registry.promote(name, version.version)

@@ -201,7 +201,11 @@ def check_select_model(outputs: dict, files: Files) -> None:
 
 def check_register_model(outputs: dict, files: Files) -> None:
     assert outputs["version"] == 1 and outputs["champion_version"] == 1
-    assert (files.work / "registry_uri" / "churn" / "versions" / "1" / "model.joblib").is_file()
+    version = files.work / "registry_uri" / "churn" / "versions" / "1"
+    assert (version / "model.joblib").is_file()
+    labels = json.loads((version / "version.json").read_text())["labels"]
+    assert labels["code_revision"] == build.revision(), "the image's package carries its git revision"
+    assert labels["images"] == "europe-docker.pkg.dev/p/keel/keel-train-model:0.1.0"
 
 
 def check_resolve_model(outputs: dict, files: Files) -> None:
@@ -226,6 +230,27 @@ def check_publish_predictions(outputs: dict, files: Files) -> None:
     assert outputs["run_date"] == "2024-01-02"
     published = files.work / "output_uri" / "run_date=2024-01-02" / "predictions.parquet"
     assert len(pd.read_parquet(published)) == 1000 == outputs["metrics"].metadata["rows"]
+    assert (
+        outputs["predictions"].uri == f"gs://{BUCKET}/work/output_uri/run_date=2024-01-02/predictions.parquet"
+    )
+    assert outputs["predictions"].metadata["rows"] == 1000
+
+
+VERTEX_FAILED = {
+    "state": "FAILED",
+    "pipelineJobResourceName": "projects/123/locations/europe-west4/pipelineJobs/keel-training-1",
+    "pipelineTaskName": "exit-handler-1",
+    "error": {
+        "code": 9,
+        "message": "The DAG failed because some tasks failed. The failed tasks are: [validate-data].",
+    },
+}
+
+
+def check_notify(outputs: dict, files: Files) -> None:
+    report = files.artifact(outputs["report"]).read_text()
+    assert report.startswith("# keel-training failed\n\nFailed task: validate-data\n")
+    assert "pipelines/runs/keel-training-1?project=123" in report
 
 
 DATA = InputArtifact(dsl.Dataset, sample)
@@ -256,7 +281,13 @@ CASES: dict[str, Case] = {
         check_select_model,
     ),
     "register_model": Case(
-        {"model": MODEL, "model_name": "churn", "registry_uri": Folder(), "promote": True},
+        {
+            "model": MODEL,
+            "model_name": "churn",
+            "registry_uri": Folder(),
+            "promote": True,
+            "images": ["europe-docker.pkg.dev/p/keel/keel-train-model:0.1.0"],
+        },
         check_register_model,
     ),
     "resolve_model": Case(
@@ -273,8 +304,9 @@ CASES: dict[str, Case] = {
     "publish_predictions": Case(
         {"parts": InputArtifact(dsl.Dataset, scored_parts), "output_uri": Folder(), "run_date": "2024-01-02"},
         check_publish_predictions,
-        ignore=("uri",),
+        ignore=("uri", "predictions"),  # where it published: /gcs/ in the image, a local folder here
     ),
+    "notify": Case({"status": VERTEX_FAILED, "pipeline_name": "keel-training"}, check_notify),
 }
 
 

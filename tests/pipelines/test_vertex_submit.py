@@ -536,3 +536,56 @@ def test_cli_refuses_a_mistyped_parameter_in_one_line_before_any_request(api, ty
 def test_importing_the_cli_does_not_import_aiplatform():
     check = "import sys, pipelines.cli; sys.exit('google.cloud.aiplatform' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", check], timeout=120).returncode == 0
+
+
+SLACK = "https://hooks.slack.com/services/T0/B0/secret"
+SCORING_PARAMS = {"data_uri": "gs://data/to_score.parquet", "output_uri": "gs://data/predictions"}
+
+
+def _alert_arguments(pipeline_spec: dict) -> dict:
+    parameters = pipeline_spec["root"]["dag"]["tasks"]["notify"]["inputs"]["parameters"]
+    return {key: value["runtimeValue"]["constant"] for key, value in parameters.items() if key != "status"}
+
+
+def test_submit_compiles_the_alert_channels_into_the_run(api):
+    from pipelines.alerting import Alerts
+
+    vertex.submit(
+        "batch_scoring", PROJECT, LOCATION, ROOT, service_account=SA, params=SCORING_PARAMS,
+        image_registry=REGISTRY, image_tag=TAG, alerts=Alerts(webhook_url=SLACK), **on(api),
+    )  # fmt: skip
+    spec = job_created(api)["pipelineSpec"]
+    assert _alert_arguments(spec)["webhook_url"] == SLACK
+    assert f"{REGISTRY}/keel-notify:{TAG}" in images(spec)
+    assert "vertex-pipelines-notification-email" not in spec["root"]["dag"]["tasks"]
+
+
+def test_cli_schedule_takes_the_alert_options(api):
+    created = keel(
+        "schedule", "create", "batch_scoring", "--cron", "0 3 * * *", "--pipeline-root", ROOT,
+        "--param", "data_uri=gs://data/to_score.parquet", "--param", "output_uri=gs://data/predictions",
+        "--image-registry", REGISTRY, "--image-tag", TAG, "--alert-webhook", SLACK,
+        "--alert-email", "oncall@example.com", "--alert-on", "always", *where(api),
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    [request] = api.calls("POST", "/schedules$")
+    spec = request.body["createPipelineJobRequest"]["pipelineJob"]["pipelineSpec"]
+    assert _alert_arguments(spec) == {
+        "pipeline_name": "keel-batch-scoring",
+        "webhook_url": SLACK,
+        "webhook_format": "auto",
+        "alert_on": "always",
+        "success_message": "",
+    }
+    email = spec["root"]["dag"]["tasks"]["vertex-pipelines-notification-email"]
+    assert email["inputs"]["parameters"]["recipients"]["runtimeValue"]["constant"] == ["oncall@example.com"]
+
+
+def test_alert_settings_apply_to_names_not_to_compiled_yaml(api, typed_yaml):
+    from pipelines.alerting import Alerts
+
+    with pytest.raises(
+        ValueError, match="compiled already: image registry, tag and alert settings apply to names"
+    ):
+        vertex.submit(str(typed_yaml), PROJECT, LOCATION, ROOT, alerts=Alerts(webhook_url=SLACK), **on(api))
+    assert api.requests == []
