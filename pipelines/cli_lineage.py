@@ -54,6 +54,8 @@ def describe(record: dict[str, Any]) -> str:
         lines += [
             f"    model:         {model['model']} v{model['version']}{aliases}, registered "
             f"{model['registered_at']} in {record['registry']}, model.joblib sha256 {model['model_sha256']}",
+            f"    source data:   {model['source_data']['uri'] or '?'} (fingerprint "
+            f"{model['source_data']['fingerprint'] or '?'})",
             f"    trained on:    {data.get('uri', '?')} ({data.get('rows', '?')} rows, sha256 {data.get('sha256') or '?'})",
             f"    training run:  {run['pipeline_job'] or '?'} (run id {run['pipeline_run_id'] or '?'})",
             f"    ClearML tasks: training {model['tracking']['training'] or '?'}, "

@@ -92,5 +92,6 @@ def training(
         pipeline_run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
         pipeline_job=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
         images=[RUN_IMAGES],
+        source_data=inputs.outputs["data"],
     )
     configure_tasks()

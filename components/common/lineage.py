@@ -7,6 +7,8 @@ Every registered version records, as labels (register_model sets them):
   pipeline_job, pipeline_run_id the training run: its job name (under kfp.local, its run folder's
                                 name) and its uuid
   training_tracking_id, registration_tracking_id   the ClearML task ids
+  source_data_uri, source_data_fingerprint        the table the training run started from, and its
+                                content fingerprint (fingerprint_inputs: sha256, or gs:// generation/crc32c)
 and, in its metadata.json, `training_data`: the URI, sha256 (fingerprint) and rows of the table it
 was trained on. Every predictions row names its model_name, model_version and run_id (the scoring
 run), so a predictions file leads back to all of it:
@@ -44,6 +46,11 @@ def run_labels(
     }
 
 
+def source_labels(uri: str, fingerprint: str) -> dict[str, str]:
+    """The labels that name the table a training run started from, and its content fingerprint."""
+    return {"source_data_uri": uri, "source_data_fingerprint": fingerprint}
+
+
 def of_version(found: ModelVersion) -> dict[str, Any]:
     """The lineage of one registered version."""
     labels = found.labels
@@ -53,6 +60,10 @@ def of_version(found: ModelVersion) -> dict[str, Any]:
         "aliases": found.aliases,
         "registered_at": found.created_at,
         "model_sha256": found.sha256,
+        "source_data": {
+            "uri": labels.get("source_data_uri", ""),
+            "fingerprint": labels.get("source_data_fingerprint", ""),
+        },
         "training_data": found.metadata.get("training_data", {}),
         "training_run": {key: labels.get(key, "") for key in ("pipeline_job", "pipeline_run_id")},
         "tracking": {

@@ -4,7 +4,7 @@ from typing import NamedTuple
 
 from google_cloud_pipeline_components.types.artifact_types import VertexModel
 from kfp import dsl
-from kfp.dsl import Input, Model, Output
+from kfp.dsl import Dataset, Input, Model, Output
 
 from components.external_state import external_state
 from components.images import image
@@ -23,6 +23,7 @@ def register_model(
     pipeline_run_id: str = "",
     pipeline_job: str = "",
     images: list = None,
+    source_data: Input[Dataset] = None,
 ) -> NamedTuple("Outputs", version=int, champion_version=int):
     """Registers a model as the next version in a model registry, and promotes it if asked.
 
@@ -47,6 +48,8 @@ def register_model(
         images: The container images of the run, recorded with the version. A pipeline passes
             `[components.images.RUN_IMAGES]`, which compiling replaces with every image the
             compiled pipeline names (kfp.local runs no image and records none).
+        source_data: The table the training run started from (fingerprint_inputs' `data`), whose
+            URI and content fingerprint are recorded with the version.
 
     Returns:
         vertex_model: The version in Vertex AI Model Registry (`resourceName` in its metadata),
@@ -64,6 +67,8 @@ def register_model(
 
     registry = open_registry(registry_uri or settings().registry_uri)
     labels = lineage.run_labels(pipeline_job, pipeline_run_id, images, model.metadata.get("tracking_id", ""))
+    if source_data is not None:
+        labels |= lineage.source_labels(source_data.uri, source_data.metadata.get("fingerprint", ""))
     with track("register_model", params={"registry": registry.uri, "model_name": model_name}) as run:
         labels["registration_tracking_id"] = run.id
         done = core.register(registry, model_name, model.path, metrics_json, promote, labels)

@@ -65,7 +65,9 @@ def test_keel_lineage_walks_back_from_predictions_to_training_data_and_code(
     (scoring,) = record["scored_by"]
     assert (scoring["model_name"], scoring["model_version"], scoring["rows"]) == ("churn", 1, 2000)
     model = scoring["model"]
-    # Trained on: the split's training part, whose fingerprint is that of the file the run wrote.
+    # From the table the run started with, fingerprinted by the run's first step (fingerprint_inputs)...
+    assert model["source_data"] == {"uri": sample_uri, "fingerprint": inputs.fingerprint(sample_uri)}
+    # ...trained on the split's training part, whose fingerprint is that of the file the run wrote.
     train_split = _artifact(training_run, "split-data", "train")
     assert model["training_data"]["uri"] == train_split["uri"]
     assert model["training_data"]["sha256"] == inputs.fingerprint(train_split["uri"])
@@ -81,6 +83,7 @@ def test_keel_lineage_walks_back_from_predictions_to_training_data_and_code(
     text = _keel(capsys, "lineage", str(published))
     assert f"2,000 rows scored by churn v1 in run {scoring['run_id']}" in text
     assert f"sha256 {model['training_data']['sha256']})" in text
+    assert f"source data:   {sample_uri} (fingerprint {inputs.fingerprint(sample_uri)})" in text
     assert f"training run:  {training_run.name}" in text
     assert f"keel-pipelines 0.1.0 at revision {git_revision(ROOT)}" in text
 
