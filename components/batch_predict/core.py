@@ -103,13 +103,6 @@ def _output_batch(
     return pa.table(columns).cast(schema)
 
 
-def shard(pieces: list[io.TablePiece], shard_index: int, shard_count: int) -> list[io.TablePiece]:
-    """Shard `shard_index` of `shard_count`: every shard_count-th piece (parquet row group)."""
-    if not 0 <= shard_index < shard_count:
-        raise ValueError(f"shard {shard_index} of {shard_count}: expected 0 <= shard_index < shard_count")
-    return pieces[shard_index::shard_count]
-
-
 def score_table(
     model: Any,
     metadata: dict[str, Any],
@@ -126,7 +119,7 @@ def score_table(
     absent = [name for name in needed if name not in schema.names]
     if absent:
         raise DataError(f"{input_uri}: column(s) {', '.join(absent)} needed for scoring not found")
-    pieces = shard(io.table_pieces(input_uri), shard_index, shard_count)
+    pieces = io.shard_pieces(io.table_pieces(input_uri), shard_index, shard_count)
     rows_in = io.rows_of(pieces, input_uri)
     started, scored_at = time.monotonic(), datetime.now(UTC)
     progress, rows_out, batches = _Progress(rows_in), 0, 0

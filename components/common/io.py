@@ -186,6 +186,13 @@ def table_pieces(uri: str) -> list[TablePiece]:
     return pieces
 
 
+def shard_pieces(pieces: list[TablePiece], shard_index: int, shard_count: int) -> list[TablePiece]:
+    """Shard `shard_index` of `shard_count`: every shard_count-th piece (parquet row group)."""
+    if not 0 <= shard_index < shard_count:
+        raise ValueError(f"shard {shard_index} of {shard_count}: expected 0 <= shard_index < shard_count")
+    return pieces[shard_index::shard_count]
+
+
 def rows_of(pieces: list[TablePiece], uri: str) -> int:
     """Rows in `pieces` of the table at `uri`: from parquet metadata, or by reading a CSV file."""
     counted = [piece.rows for piece in pieces]
