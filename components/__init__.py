@@ -7,6 +7,7 @@ import os
 
 __all__ = [
     "validate_data",
+    "combine_validation",
     "split_data",
     "train_model",
     "evaluate_model",
@@ -22,6 +23,7 @@ __all__ = [
 # decorator: the task only needs `components.<name>.core` and `components.common`.
 if os.environ.get("_KFP_RUNTIME") != "true":
     from components.batch_predict.component import batch_predict
+    from components.combine_validation.component import combine_validation
     from components.evaluate_model.component import evaluate_model
     from components.plan_shards.component import plan_shards
     from components.publish_predictions.component import publish_predictions

@@ -355,6 +355,29 @@ def validate_table(
     return combine([measure_table(data_uri, suite, record_uri, batch_rows=batch_rows)])
 
 
+def validate_shard(
+    data_uri: str,
+    suite: dict[str, Any],
+    partial_uri: str,
+    record_uri: str = "",
+    shard_index: int = 0,
+    shard_count: int = 1,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+) -> ValidationOutcome:
+    """Validate one shard of the table (or all of it: shard 0 of 1), write its combinable partial
+    result into the folder `partial_uri` and return the shard's outcome on its rows alone."""
+    measured = measure_table(data_uri, suite, record_uri, shard_index, shard_count, batch_rows)
+    measured.write(partial_uri)
+    alone = copy.copy(measured)
+    alone.shards = ["0/1"]  # judged on its own rows
+    return combine([alone])
+
+
+def combine_folders(partial_uris: list[str]) -> ValidationOutcome:
+    """Judge the partial results written by `validate_shard` for every shard of one table."""
+    return combine([Partial.read(uri) for uri in partial_uris])
+
+
 def validate_frame(frame: pd.DataFrame, suite: dict[str, Any], source: str = "data") -> ValidationOutcome:
     """Validate a frame already in memory."""
     return combine([measure_frame(frame, suite, source)])

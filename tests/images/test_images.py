@@ -158,7 +158,26 @@ def check_validate_data(outputs: dict, files: Files) -> None:
     assert outputs["metrics"].metadata["expectations_failed"] == 0
     assert "<html" in files.artifact(outputs["report"]).read_text().lower()
     assert json.loads(files.artifact(outputs["validation_result"]).read_text())["success"] is True
+    assert (files.artifact(outputs["partial"]) / "partial.json").is_file()
     assert list(files.home.rglob("*.zip")), "no offline ClearML session recorded"
+
+
+def validation_partials(folder: Path) -> list[Path]:
+    from components.validate_data import core
+
+    suite = core.load_suite("")
+    for index in range(2):
+        core.measure_table(sample_path(), suite, shard_index=index, shard_count=2).write(
+            str(folder / f"p{index}")
+        )
+    return [folder / "p0", folder / "p1"]
+
+
+def check_combine_validation(outputs: dict, files: Files) -> None:
+    assert outputs["passed"] is True
+    assert outputs["metrics"].metadata["rows"] == 5000
+    result = json.loads(files.artifact(outputs["validation_result"]).read_text())
+    assert result["success"] is True and result["meta"]["shards"] == 2
 
 
 def check_split_data(outputs: dict, files: Files) -> None:
@@ -220,6 +239,9 @@ THRESHOLDS = {"roc_auc": {"lower_bound": 0.7, "min_improvement": 0.005}}
 
 CASES: dict[str, Case] = {
     "validate_data": Case({"data": DATA}, check_validate_data),
+    "combine_validation": Case(
+        {"partials": InputArtifact(dsl.Artifact, validation_partials)}, check_combine_validation
+    ),
     "split_data": Case({"data": DATA, "label": LABEL}, check_split_data),
     "train_model": Case(
         {"data": DATA, "label": LABEL, "id_columns": ID_COLUMNS},
