@@ -21,7 +21,7 @@ def combine_validation(
 
     Counts add up and `mostly` is judged on the combined counts; row count, min, max, mean and
     standard deviation combine exactly; uniqueness is compared across every shard (exactly up to
-    1,000,000 distinct values, on a hash sample beyond); other aggregates are judged on a uniform
+    500,000 distinct values, on a hash sample beyond); other aggregates are judged on a uniform
     sample of the whole table. Each result says how it was evaluated. Run it before publishing
     anything that depends on the data: a failed validation fails this task.
 

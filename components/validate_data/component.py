@@ -26,7 +26,7 @@ def validate_data(
 
     Streams the table in batches; Great Expectations measures each batch and judges the combined
     metrics, so `mostly`, counts and aggregates hold for the whole table. Uniqueness is compared
-    across every row up to 1,000,000 distinct values, on a hash sample beyond; other aggregates
+    across every row up to 500,000 distinct values, on a hash sample beyond; other aggregates
     (median, quantiles...) on a uniform sample: each result says how it was evaluated. A table
     with no rows never passes. Records the result in the Vertex console (HTML report, metrics)
     and in ClearML.

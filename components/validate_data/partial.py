@@ -25,7 +25,7 @@ import pyarrow as pa
 from components.common import io
 
 EXAMPLES = 20
-UNIQUE_EXACT_LIMIT = 1_000_000
+UNIQUE_EXACT_LIMIT = 500_000
 SAMPLE_ROWS = 100_000
 UNIQUE_METRIC = "column_values.unique.unexpected_count"
 MOMENTS = {"column.mean", "column.standard_deviation"}
@@ -174,20 +174,29 @@ class DistinctSketch:
             self._flush()
 
     def _flush(self) -> None:
+        """Fold the pending hashes into the sorted arrays, in place where they already occur: the
+        transient memory is about one copy of the sketch, not several."""
         if not self._pending:
             return
-        hashes = np.concatenate([self.hashes, *(h for h, _ in self._pending)])
-        counts = np.concatenate([self.counts, *(c for _, c in self._pending)])
+        hashes = np.concatenate([h for h, _ in self._pending])
+        counts = np.concatenate([c for _, c in self._pending])
         self._pending, self._pending_size = [], 0
-        unique, inverse = np.unique(hashes, return_inverse=True)
-        totals = np.bincount(inverse, weights=counts, minlength=len(unique)).astype(np.int64)
-        if self.threshold is not None:
-            keep = unique <= np.uint64(self.threshold)
-            unique, totals = unique[keep], totals[keep]
-        if len(unique) > self.limit:
-            unique, totals = unique[: self.limit], totals[: self.limit]
-            self.threshold = int(unique[-1])
-        self.hashes, self.counts = unique, totals
+        new, inverse = np.unique(hashes, return_inverse=True)
+        added = np.bincount(inverse, weights=counts, minlength=len(new)).astype(np.int64)
+        where = np.searchsorted(self.hashes, new)
+        found = where < len(self.hashes)
+        found[found] = self.hashes[where[found]] == new[found]
+        np.add.at(self.counts, where[found], added[found])
+        fresh = ~found
+        if fresh.any():
+            self.hashes = np.insert(self.hashes, where[fresh], new[fresh])
+            self.counts = np.insert(self.counts, where[fresh], added[fresh])
+        if self.threshold is not None:  # a merged sketch may have lowered it
+            keep = int(np.searchsorted(self.hashes, np.uint64(self.threshold), "right"))
+            self.hashes, self.counts = self.hashes[:keep], self.counts[:keep]
+        if len(self.hashes) > self.limit:
+            self.hashes, self.counts = self.hashes[: self.limit].copy(), self.counts[: self.limit].copy()
+            self.threshold = int(self.hashes[-1])
 
     def merge(self, other: DistinctSketch) -> None:
         other._flush()
