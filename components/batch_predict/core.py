@@ -29,7 +29,7 @@ from components.common.io import DataError
 from components.common.labels import CLASSIFICATION
 from components.common.logging import logger
 
-DEFAULT_BATCH_ROWS = 50_000
+DEFAULT_BATCH_ROWS = 100_000
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ def plan_shards(
     data_uri: str = "",
     rows_per_shard: int = 0,
     shard_minutes: float = 5.0,
-    rows_per_second: float = 85_000.0,
+    rows_per_second: float = 50_000.0,
     max_shards: int = 32,
 ) -> list:
     """Plans the shards a table is validated and scored in: the items of a `dsl.ParallelFor`.
@@ -27,7 +27,8 @@ def plan_shards(
         rows_per_shard: About how many rows one shard holds. 0 (default): from `shard_minutes`.
         shard_minutes: How long one shard should work (default 5 minutes, after its start-up).
         rows_per_second: Rows per second one shard handles: the slower of validation and
-            scoring (85,000 measured on the sample data and model; lower it for slower models).
+            scoring (50,000: scoring the sample data with the default model on 2 cores; lower it for
+            slower models or wider tables).
         max_shards: The most shards, whatever the size.
 
     Returns:

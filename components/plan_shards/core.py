@@ -2,8 +2,8 @@
 
 On Vertex each shard runs on its own machine, which takes about a minute to start: a shard should
 work for several minutes, or start-up dominates. By default a shard holds the rows one machine
-handles in `shard_minutes` (5) at `rows_per_second`, the slower of validation and scoring per core
-measured by `benchmarks/run.py` on the sample data (README, Benchmarks): about 25 million rows.
+handles in `shard_minutes` (5) at `rows_per_second`, the slower of validation and scoring
+measured by `benchmarks/run.py` on the sample data (README, Benchmarks): 15 million rows.
 Slower models or wider tables: lower `rows_per_second` (or set `rows_per_shard`). Smaller shards
 finish sooner when machines are plentiful but pay the minute of start-up more often; larger
 shards waste less but leave the parallelism unused.
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from components.common import io
 
 SHARD_MINUTES = 5.0
-ROWS_PER_SECOND = 85_000  # validation, the slower step, per core on the sample data (benchmarks/run.py)
+ROWS_PER_SECOND = 50_000  # scoring, the slower step on the sample data and model (benchmarks/run.py)
 
 
 @dataclass(frozen=True)

@@ -92,7 +92,7 @@ def test_shards_follow_row_groups_and_size(unlabelled: str, tmp_path: Path):
 def test_shard_size_follows_a_target_duration(unlabelled: str):
     from components.plan_shards.core import target_rows
 
-    assert target_rows() == 5 * 60 * 85_000  # 5 minutes at the measured rate
+    assert target_rows() == 5 * 60 * 50_000  # 5 minutes at the measured rate
     assert target_rows(shard_minutes=1, rows_per_second=10) == 600
     assert target_rows(rows_per_shard=1_234, shard_minutes=1, rows_per_second=10) == 1_234
     assert plan(unlabelled).count == 1  # 1,200 rows: far under 5 minutes of work
