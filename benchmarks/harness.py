@@ -60,6 +60,7 @@ class Context:
 
     rows: int
     scratch: Path
+    image_tag: str = ""  # the tag of the images to time (default: the package version, as compiled)
     _made: dict[str, Path] = field(default_factory=dict)
 
     @property

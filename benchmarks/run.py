@@ -71,11 +71,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only", action="append", metavar="SECTION", help=f"run only these ({', '.join(sections())})"
     )
+    parser.add_argument("--image-tag", default="", help="startup: time images with this tag (default: the version)")
     args = parser.parse_args(argv)
     chosen = {name: module for name, module in sections().items() if not args.only or name in args.only}
     results: dict[str, dict[str, Figure]] = {}
     with tempfile.TemporaryDirectory(prefix="keel-bench-") as scratch:
-        context = Context(args.rows, Path(scratch))
+        context = Context(args.rows, Path(scratch), args.image_tag)
         for name, module in chosen.items():
             started = time.monotonic()
             print(f"{name} ...", flush=True)

@@ -95,7 +95,7 @@ def _output_schema(input_schema: pa.Schema, run: ScoringRun, metadata: dict) -> 
 
 def _features(batch: pa.RecordBatch, names: list[str]) -> tuple[pa.RecordBatch, pd.DataFrame]:
     """The batch and its feature columns as pandas, in the model's order (no other column converted)."""
-    return batch, batch.select(names).to_pandas()
+    return batch, batch.select(names).to_pandas(use_threads=False)  # the model has the cores
 
 
 def _output_batch(
