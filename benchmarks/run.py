@@ -4,8 +4,9 @@
     python benchmarks/run.py --rows 1000000      # larger: N and 10N rows
     python benchmarks/run.py --only scoring --only validation
 
-Writes build/bench/results.json ({"machine": ..., "rows": N, "sections": {section: {figure: ...}}})
-and prints a table; exits 1 when a figure misses its goal. Each section is a module of
+Writes build/bench/results.json ({"machine": ..., "rows": N, "sections": {section: {figure: ...}}};
+with --only, the other sections of the previous results are kept) and prints a table; exits 1 when
+a figure misses its goal. Each section is a module of
 benchmarks/sections/ with `NAME` (its key in results.json) and `run(context) -> {figure: Figure}`;
 a new module there is a new section (run in file-name order).
 """
@@ -71,7 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only", action="append", metavar="SECTION", help=f"run only these ({', '.join(sections())})"
     )
-    parser.add_argument("--image-tag", default="", help="startup: time images with this tag (default: the version)")
+    parser.add_argument(
+        "--image-tag", default="", help="startup: time images with this tag (default: the version)"
+    )
     args = parser.parse_args(argv)
     chosen = {name: module for name, module in sections().items() if not args.only or name in args.only}
     results: dict[str, dict[str, Figure]] = {}
@@ -83,10 +86,13 @@ def main(argv: list[str] | None = None) -> int:
             results[name] = module.run(context)
             print(f"{name}: {time.monotonic() - started:.0f} s", flush=True)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    # --only updates those sections of an earlier run's results, keeping the others
+    earlier = json.loads(RESULTS.read_text())["sections"] if args.only and RESULTS.is_file() else {}
     document = {
         "machine": machine(),
         "rows": args.rows,
-        "sections": {s: {n: f.as_json() for n, f in figures.items()} for s, figures in results.items()},
+        "sections": earlier
+        | {s: {n: f.as_json() for n, f in figures.items()} for s, figures in results.items()},
     }
     RESULTS.write_text(json.dumps(document, indent=2) + "\n")
     print(f"\n{table(results)}\n\nmachine: {document['machine']}\nwritten to {RESULTS.relative_to(ROOT)}")

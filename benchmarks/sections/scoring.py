@@ -21,6 +21,7 @@ import pandas as pd
 from components.common import model_files
 model, metadata = model_files.load(sys.argv[1])
 features = pd.read_parquet(sys.argv[2], columns=[f["name"] for f in metadata["features"]])
+model.predict_proba(features.head(1_000))  # one-time set-up (thread pools...) is not the limit
 started = time.monotonic()
 model.predict_proba(features)
 result = {"rows": len(features), "seconds": time.monotonic() - started}
@@ -54,7 +55,7 @@ def run(context: Context) -> dict[str, Figure]:
             round(bare["seconds"] / ours_small["seconds"], 3),
             goal=">= 0.9",
             reference=f"predict_proba on the same {context.rows:,} rows already in memory: {bare['seconds']:.2f} s; "
-            f"batch_predict (read, predict, write): {ours_small['seconds']:.2f} s (best of 3 each, interleaved)",
+            f"batch_predict (read, predict, write): {ours_small['seconds']:.2f} s (best of 5 each, interleaved; the bare side warmed up)",
         ),
         "rows_per_second": Figure(round(rows / ours["seconds"]), "rows/s", reference=f"{rows:,} rows"),
         "naive_ratio": Figure(
