@@ -216,6 +216,19 @@ def iter_batches(piece: TablePiece, columns: list[str], batch_rows: int) -> Iter
         )
 
 
+def head(uri: str, rows: int) -> pa.Table:
+    """The first `rows` rows of a table, decoding no more than the batches that hold them."""
+    schema = open_dataset(uri).schema
+    batches: list[pa.RecordBatch] = []
+    for piece in table_pieces(uri):
+        for batch in iter_batches(piece, schema.names, max(rows, 1)):
+            batches.append(batch.slice(0, rows))
+            rows -= batches[-1].num_rows
+            if rows <= 0:
+                return pa.Table.from_batches(batches, batches[0].schema)
+    return pa.Table.from_batches(batches, schema) if batches else schema.empty_table()
+
+
 def read_arrow(uri: str, columns: list[str] | None = None) -> pa.Table:
     """Read a parquet file, a folder of parquet files or a CSV file into an Arrow table."""
     fs, path, info = _readable(uri)
