@@ -43,7 +43,7 @@ images: $(STAMP)
 
 # Speed and memory goals: prints ratios measured in one run (not part of `make test`).
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_batch_predict.py
+	$(BIN)/python benchmarks/run.py
 
 compile: $(STAMP)
 	$(BIN)/python compile.py

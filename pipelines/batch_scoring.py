@@ -1,9 +1,10 @@
 """The batch scoring pipeline: wiring only.
 
 fingerprint the inputs (uncached; the cached steps that read them take the fingerprints, see
-pipelines/caching.py) -> validate the input (the training suite minus the label) -> resolve the
-model with fallback and plan shards -> score the shards in parallel -> check and publish the
-predictions by run date. `configure_tasks()` sets resources, retries and caching (pipelines/steps.py).
+pipelines/caching.py) -> plan shards and resolve the model with fallback -> for each shard, in
+parallel: validate it (the training suite minus the label) and score it -> combine the validations
+(the verdict on the whole input) -> check and publish the predictions by run date, only if the
+whole input passed. `configure_tasks()` sets resources, retries and caching (pipelines/steps.py).
 Inside dsl.ExitHandler(notify): every end of a run is logged, and alerted as configured.
 """
 
@@ -11,6 +12,7 @@ from kfp import dsl
 
 from components import (
     batch_predict,
+    combine_validation,
     fingerprint_inputs,
     plan_shards,
     publish_predictions,
@@ -34,7 +36,8 @@ def batch_scoring(
     skip_columns: list = [LABEL],  # noqa: B006 - a KFP pipeline default, never mutated
     id_columns: list = ID_COLUMNS,
     run_date: str = "",
-    rows_per_shard: int = 1_000_000,
+    rows_per_shard: int = 0,
+    shard_minutes: float = 5.0,
     max_shards: int = 32,
     min_score_std: float = 0.001,
 ):
@@ -42,27 +45,29 @@ def batch_scoring(
         data_uri=data_uri, suite_uri=suite_uri, registry_uri=registry_uri, model_name=model_name
     )
     data_fingerprint = inputs.outputs["data_fingerprint"]
-    checked = validate_data(
-        data_uri=data_uri,
-        suite_uri=suite_uri,
-        skip_columns=skip_columns,
-        data_fingerprint=data_fingerprint,
-        suite_fingerprint=inputs.outputs["suite_fingerprint"],
-    )
     shards = plan_shards(
         data_uri=data_uri,
         rows_per_shard=rows_per_shard,
+        shard_minutes=shard_minutes,
         max_shards=max_shards,
         data_fingerprint=data_fingerprint,
-    ).after(checked)
+    )
     chosen = resolve_model(
         model_name=model_name,
         registry_uri=registry_uri,
         data_uri=data_uri,
         registry_fingerprint=inputs.outputs["registry_fingerprint"],
         data_fingerprint=data_fingerprint,
-    ).after(checked)
+    )
     with dsl.ParallelFor(shards.output) as shard:
+        checked = validate_data(
+            data_uri=data_uri,
+            suite_uri=suite_uri,
+            skip_columns=skip_columns,
+            shard=shard,
+            data_fingerprint=data_fingerprint,
+            suite_fingerprint=inputs.outputs["suite_fingerprint"],
+        )
         scored = batch_predict(
             model=chosen.outputs["model"],
             data_uri=data_uri,
@@ -71,6 +76,7 @@ def batch_scoring(
             shard=shard,
             data_fingerprint=data_fingerprint,
         )
+    validated = combine_validation(partials=dsl.Collected(checked.outputs["partial"]))
     publish_predictions(
         parts=dsl.Collected(scored.outputs["predictions"]),
         output_uri=output_uri,
@@ -78,5 +84,5 @@ def batch_scoring(
         schedule_time=SCHEDULE_TIME,
         data_uri=data_uri,
         min_score_std=min_score_std,
-    )
+    ).after(validated)
     configure_tasks()

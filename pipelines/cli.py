@@ -141,9 +141,9 @@ def cmd_run(args: argparse.Namespace) -> None:
 
 def cmd_suite_build(args: argparse.Namespace) -> None:
     from components.common import io
-    from components.validate_data import core
+    from components.validate_data import suite_builder
 
-    suite = core.build_suite(io.read_table(args.data), args.name, args.label, tuple(args.unique))
+    suite = suite_builder.build_suite(io.read_table(args.data), args.name, args.label, tuple(args.unique))
     output = args.output or f"{args.name}.json"
     io.write_bytes(output, (json.dumps(suite, indent=2) + "\n").encode())
     print(f"wrote {len(suite['expectations'])} expectations to {output}; review them before committing")

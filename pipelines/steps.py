@@ -64,6 +64,7 @@ _LIGHT, _MEDIUM, _HEAVY = Resources("1", "4G"), Resources("2", "8G"), Resources(
 DEFAULT_RESOURCES: dict[str, Resources] = {
     "fingerprint_inputs": _LIGHT,
     "validate_data": _HEAVY,
+    "combine_validation": _MEDIUM,
     "split_data": _HEAVY,
     "train_model": _HEAVY,
     "evaluate_model": _HEAVY,

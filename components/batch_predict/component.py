@@ -18,7 +18,7 @@ def batch_predict(
     id_columns: list = None,
     run_id: str = "",
     shard: dict = None,
-    batch_rows: int = 50_000,
+    batch_rows: int = 100_000,
     data_fingerprint: str = "",
 ):
     """Scores a table with a model, streaming in batches so memory stays bounded.

@@ -3,16 +3,24 @@
 The output holds the id columns, `prediction`, `score`, `model_name`, `model_version`, `run_id`
 and `scored_at`; it is written atomically (nothing at the output URI until all of it is written)
 and its row count is checked against the input's. Rerunning with the same output URI replaces it.
+
+Reading (parquet decoding, conversion of the feature columns to pandas) and writing (parquet
+encoding) run in threads beside the prediction: pyarrow releases the GIL while it decodes and
+encodes, so they overlap with the model's work; a bounded queue keeps at most a few batches in flight.
 """
 
 from __future__ import annotations
 
+import queue
 import sys
+import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -21,7 +29,7 @@ from components.common.io import DataError
 from components.common.labels import CLASSIFICATION
 from components.common.logging import logger
 
-DEFAULT_BATCH_ROWS = 50_000
+DEFAULT_BATCH_ROWS = 100_000
 
 
 @dataclass(frozen=True)
@@ -85,29 +93,93 @@ def _output_schema(input_schema: pa.Schema, run: ScoringRun, metadata: dict) -> 
     )
 
 
+def _features(batch: pa.RecordBatch, names: list[str]) -> tuple[pa.RecordBatch, pd.DataFrame]:
+    """The batch and its feature columns as pandas, in the model's order (no other column converted)."""
+    return batch, batch.select(names).to_pandas(use_threads=False)  # the model has the cores
+
+
 def _output_batch(
-    batch: pa.RecordBatch, model: Any, metadata: dict, run: ScoringRun, scored_at: datetime, schema: pa.Schema
+    batch: pa.RecordBatch,
+    features: pd.DataFrame,
+    model: Any,
+    metadata: dict,
+    run: ScoringRun,
+    constants: dict[str, pa.Scalar],
+    schema: pa.Schema,
 ) -> pa.Table:
-    frame = batch.to_pandas()
-    predicted, score = prediction.predict(model, metadata, prediction.feature_frame(frame, metadata, "input"))
-    rows = len(frame)
-    columns = {name: batch.column(name) for name in run.id_columns}
-    columns |= {
-        "prediction": pa.array(predicted),
-        "score": pa.array(score, pa.float64()),
-        "model_name": pa.array([run.model_name] * rows, pa.string()),
-        "model_version": pa.array([run.model_version] * rows, pa.int64()),
-        "run_id": pa.array([run.run_id] * rows, pa.string()),
-        "scored_at": pa.array([scored_at] * rows, pa.timestamp("us", tz="UTC")),
-    }
-    return pa.table(columns).cast(schema)
+    predicted, score = prediction.predict(model, metadata, features)
+    rows = batch.num_rows
+    columns = [batch.column(name) for name in run.id_columns]
+    columns += [pa.array(predicted, schema.field("prediction").type), pa.array(score, pa.float64())]
+    columns += [pa.repeat(value, rows) for value in constants.values()]
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
-def shard(pieces: list[io.TablePiece], shard_index: int, shard_count: int) -> list[io.TablePiece]:
-    """Shard `shard_index` of `shard_count`: every shard_count-th piece (parquet row group)."""
-    if not 0 <= shard_index < shard_count:
-        raise ValueError(f"shard {shard_index} of {shard_count}: expected 0 <= shard_index < shard_count")
-    return pieces[shard_index::shard_count]
+_DONE = object()
+
+
+def _in_background(produce: Iterator[Any], depth: int = 1) -> Iterator[Any]:
+    """The items of `produce`, made by a thread at most `depth` items ahead; its errors are raised here."""
+    items: queue.Queue = queue.Queue(depth)
+    stop = threading.Event()
+
+    def offer(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                items.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for item in produce:
+                if not offer(item):
+                    return
+            offer(_DONE)
+        except BaseException as error:  # handed to the consumer
+            offer(error)
+
+    thread = threading.Thread(target=work, name="keel-reader", daemon=True)
+    thread.start()
+    try:
+        while (item := items.get()) is not _DONE:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+class _BackgroundWriter:
+    """Calls `write` on each item in a thread, at most `depth` items behind; errors are raised on close."""
+
+    def __init__(self, write: Callable[[Any], None], depth: int = 1) -> None:
+        self.items: queue.Queue = queue.Queue(depth)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._work, args=(write,), name="keel-writer", daemon=True)
+        self.thread.start()
+
+    def _work(self, write: Callable[[Any], None]) -> None:
+        while (item := self.items.get()) is not _DONE:
+            if self.error is None:
+                try:
+                    write(item)
+                except BaseException as error:
+                    self.error = error
+
+    def put(self, item: Any) -> None:
+        if self.error is not None:
+            raise self.error
+        self.items.put(item)
+
+    def close(self) -> None:
+        self.items.put(_DONE)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
 
 
 def score_table(
@@ -126,18 +198,33 @@ def score_table(
     absent = [name for name in needed if name not in schema.names]
     if absent:
         raise DataError(f"{input_uri}: column(s) {', '.join(absent)} needed for scoring not found")
-    pieces = shard(io.table_pieces(input_uri), shard_index, shard_count)
+    pieces = io.shard_pieces(io.table_pieces(input_uri), shard_index, shard_count)
     rows_in = io.rows_of(pieces, input_uri)
     started, scored_at = time.monotonic(), datetime.now(UTC)
     progress, rows_out, batches = _Progress(rows_in), 0, 0
     out_schema = _output_schema(schema, run, metadata)
+    features = [f["name"] for f in metadata["features"]]
+    constants = {
+        "model_name": pa.scalar(run.model_name, pa.string()),
+        "model_version": pa.scalar(run.model_version, pa.int64()),
+        "run_id": pa.scalar(run.run_id, pa.string()),
+        "scored_at": pa.scalar(scored_at, pa.timestamp("us", tz="UTC")),
+    }
+    read = (
+        _features(batch, features)
+        for piece in pieces
+        for batch in io.iter_batches(piece, needed, batch_rows)
+        if batch.num_rows
+    )
     with io.atomic_output(output_uri) as stream, pq.ParquetWriter(stream, out_schema) as writer:
-        for piece in pieces:
-            for batch in io.iter_batches(piece, needed, batch_rows):
-                if batch.num_rows:
-                    writer.write_table(_output_batch(batch, model, metadata, run, scored_at, out_schema))
-                    rows_out, batches = rows_out + batch.num_rows, batches + 1
-                    progress.advance(batch.num_rows)
+        background = _BackgroundWriter(writer.write_table)
+        try:
+            for batch, frame in _in_background(read):
+                background.put(_output_batch(batch, frame, model, metadata, run, constants, out_schema))
+                rows_out, batches = rows_out + batch.num_rows, batches + 1
+                progress.advance(batch.num_rows)
+        finally:
+            background.close()
         if rows_out != rows_in:
             raise RuntimeError(f"{input_uri}: {rows_in} rows in but {rows_out} scored; output discarded")
     return ScoringResult(output_uri, rows_in, rows_out, batches, time.monotonic() - started)

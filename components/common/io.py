@@ -206,6 +206,13 @@ def table_pieces(uri: str) -> list[TablePiece]:
     return pieces
 
 
+def shard_pieces(pieces: list[TablePiece], shard_index: int, shard_count: int) -> list[TablePiece]:
+    """Shard `shard_index` of `shard_count`: every shard_count-th piece (parquet row group)."""
+    if not 0 <= shard_index < shard_count:
+        raise ValueError(f"shard {shard_index} of {shard_count}: expected 0 <= shard_index < shard_count")
+    return pieces[shard_index::shard_count]
+
+
 def rows_of(pieces: list[TablePiece], uri: str) -> int:
     """Rows in `pieces` of the table at `uri`: from parquet metadata, or by reading a CSV file."""
     counted = [piece.rows for piece in pieces]
@@ -227,6 +234,19 @@ def iter_batches(piece: TablePiece, columns: list[str], batch_rows: int) -> Iter
         yield from parquet.iter_batches(
             batch_rows, row_groups=[piece.row_group], columns=columns, use_threads=False
         )
+
+
+def head(uri: str, rows: int) -> pa.Table:
+    """The first `rows` rows of a table, decoding no more than the batches that hold them."""
+    schema = open_dataset(uri).schema
+    batches: list[pa.RecordBatch] = []
+    for piece in table_pieces(uri):
+        for batch in iter_batches(piece, schema.names, max(rows, 1)):
+            batches.append(batch.slice(0, rows))
+            rows -= batches[-1].num_rows
+            if rows <= 0:
+                return pa.Table.from_batches(batches, batches[0].schema)
+    return pa.Table.from_batches(batches, schema) if batches else schema.empty_table()
 
 
 def read_arrow(uri: str, columns: list[str] | None = None) -> pa.Table:

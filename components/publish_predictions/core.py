@@ -20,6 +20,7 @@ from components.common import io
 from components.common.errors import KeelError
 
 PREDICTIONS_FILE = "predictions.parquet"
+BATCH_ROWS = 100_000
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -98,7 +99,11 @@ def publish(
     schema = io.open_dataset(parts[0]).schema
     with io.atomic_output(target) as stream, pq.ParquetWriter(stream, schema) as writer:
         for part in parts:
-            for batch in io.open_dataset(part).to_batches():
+            # one batch at a time (a dataset scan would read many row groups ahead)
+            batches = (
+                b for piece in io.table_pieces(part) for b in io.iter_batches(piece, schema.names, BATCH_ROWS)
+            )
+            for batch in batches:
                 for column in ("prediction", "score"):
                     if batch.column(column).null_count:
                         raise PredictionCheckError(f"{target}: column '{column}' has nulls (from {part})")

@@ -67,7 +67,7 @@ def resolve_model(
     params = {"model_name": model_name, "registry": registry.uri, "data": uri}
     params |= {"registry_fingerprint": registry_fingerprint, "data_fingerprint": data_fingerprint}
     with track("resolve_model", params=params) as run:
-        sample = io.open_dataset(path).head(sample_rows).to_pandas()
+        sample = io.head(path, sample_rows).to_pandas()
         chosen = core.resolve(registry, model_name, sample, source=uri)
         model_files.copy(chosen.version.uri, model.path, chosen.version.sha256)
         model.metadata.update(

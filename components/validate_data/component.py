@@ -15,18 +15,25 @@ def validate_data(
     validation_result: Output[Artifact],
     report: Output[HTML],
     metrics: Output[Metrics],
+    partial: Output[Artifact],
     data: Input[Dataset] = None,
     data_uri: str = "",
     suite_uri: str = "",
     skip_columns: list = None,
     fail_on_error: bool = True,
+    shard: dict = None,
+    batch_rows: int = 100_000,
     data_fingerprint: str = "",
     suite_fingerprint: str = "",
 ) -> NamedTuple("Outputs", passed=bool):
-    """Validates a table against a Great Expectations expectation suite.
+    """Validates a table against a Great Expectations expectation suite, every row, in bounded memory.
 
-    Runs every expectation of the suite in an ephemeral, offline Great Expectations context and
-    records the result in the Vertex console (HTML report, metrics) and in ClearML.
+    Streams the table in batches; Great Expectations measures each batch and judges the combined
+    metrics, so `mostly`, counts and aggregates hold for the whole table. Uniqueness is compared
+    across every row up to 500,000 distinct values, on a hash sample beyond; other aggregates
+    (median, quantiles...) on a uniform sample: each result says how it was evaluated. A table
+    with no rows never passes. Records the result in the Vertex console (HTML report, metrics)
+    and in ClearML.
 
     Args:
         data: The table to validate, as a Dataset artifact (parquet file or folder, or CSV).
@@ -39,15 +46,21 @@ def validate_data(
         fail_on_error: Fail the task when any expectation fails, with a message naming each
             failed expectation, its column and the unexpected count. When False, the task succeeds
             and `passed` tells the pipeline what to do. An unreadable or empty file always fails.
+        shard: `{"index": i, "count": n}`, an item of plan_shards' output: validate only that shard
+            (the rows batch_predict scores for it) and write `partial` for combine_validation,
+            which gives the verdict. The task then fails only on unreadable data. None: the whole table.
+        batch_rows: Rows per batch; peak memory grows with it, not with the table.
         data_fingerprint: The content fingerprint of `data_uri` (fingerprint_inputs' output), so that
             Vertex reuses a cached result only for the same content; recorded with the run.
         suite_fingerprint: The content fingerprint of `suite_uri`, likewise.
 
     Returns:
-        validation_result: The full Great Expectations validation result (JSON).
+        validation_result: The full validation result (JSON): every expectation's Great Expectations
+            result and how it was evaluated.
         report: A human-readable HTML report that renders offline.
         metrics: rows, expectations_run, expectations_failed, success_percent.
-        passed: True when every expectation passed.
+        partial: The combinable measurements (a folder), the input of combine_validation.
+        passed: True when every expectation passed (for a shard: on its rows alone).
     """
     from components.common.inputs import table_source
     from components.common.logging import logger
@@ -55,6 +68,7 @@ def validate_data(
     from components.validate_data import core
 
     path, uri = table_source(data, data_uri, "validate_data")
+    index, count = (int(shard["index"]), int(shard["count"])) if shard else (0, 1)  # JSON numbers are floats
     params = {
         "data": uri,
         "suite_uri": suite_uri,
@@ -62,15 +76,16 @@ def validate_data(
         "fail_on_error": fail_on_error,
         "data_fingerprint": data_fingerprint,
         "suite_fingerprint": suite_fingerprint,
+        "shard": f"{index}/{count}",
     }
     with track("validate_data", params=params) as run:
         suite = core.without_columns(core.load_suite(suite_uri), skip_columns or [])
-        outcome = core.validate_table(path, suite, record_uri=uri)
+        outcome = core.validate_shard(path, suite, partial.path, uri, index, count, batch_rows)
         core.write_outputs(outcome, validation_result.path, report.path)
         run.report_metrics(outcome.metrics(), metrics)
         run.log_artifact("report", report.path)
     if not outcome.passed:
-        if fail_on_error:
+        if fail_on_error and not shard:
             raise core.ValidationFailedError(outcome.summary())
         logger.warning("%s", outcome.summary())
     return (outcome.passed,)

@@ -1,34 +1,35 @@
-"""Validate a table against a Great Expectations 1.x suite kept as JSON, and build starting suites.
+"""Validate a table against a Great Expectations 1.x suite kept as JSON, in bounded memory.
 
-Plain Python (no kfp): `validate_table(data_uri, suite)` from a notebook gives the same result as
-the component. Great Expectations is imported only when a validation runs.
+    outcome = validate_table("data.parquet", load_suite("suite.json"))   # streamed, every row checked
+
+The table is read in batches (parquet row groups, CSV blocks); Great Expectations measures each
+batch and the metrics are combined (`partial.py`) before Great Expectations judges them, so memory
+does not grow with the table and `mostly` holds for the whole table. A shard of the table
+(`measure_table(..., shard_index, shard_count)`, the shards batch_predict scores) gives a partial
+result; `combine` judges the partials of every shard together. A table with no rows never passes.
 """
 
 from __future__ import annotations
 
-import html
-import logging
-import math
+import copy
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from components.common import io
 from components.common.io import DataError
+from components.validate_data import partial as partials
+from components.validate_data.partial import DistinctSketch, Moments, Partial, RowSample
+from components.validate_data.report import render_html
 
 SAMPLE_SUITE = "churn"
-
-# dtype names Great Expectations accepts for each kind of column, so that the same suite holds for
-# parquet and CSV readings and for int32/int64 alike.
-TYPE_FAMILIES = {
-    "integer": ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "Int64", "Int32"],
-    "float": ["float16", "float32", "float64", "Float32", "Float64"],
-    "boolean": ["bool", "boolean"],
-    "datetime": ["datetime64[ns]", "datetime64[us]", "datetime64[ms]", "datetime64[s]"],
-    "string": ["object", "str", "string", "StringDtype"],
-}
+DEFAULT_BATCH_ROWS = 100_000
+STRINGS = {pa.string(): pd.StringDtype(), pa.large_string(): pd.StringDtype()}
+NO_ROWS = "the table has no rows (a table with no rows never passes validation, whatever the suite)"
 
 
 class ValidationFailedError(DataError):
@@ -55,6 +56,8 @@ class ValidationOutcome:
     evaluated: int
     failures: list[Failure]
     result: dict[str, Any] = field(repr=False)
+    batches: int = 1
+    shards: int = 1
 
     @property
     def passed(self) -> bool:
@@ -62,7 +65,8 @@ class ValidationOutcome:
 
     @property
     def success_percent(self) -> float:
-        return 100.0 * (self.evaluated - len(self.failures)) / self.evaluated if self.evaluated else 100.0
+        failed = sum(1 for r in self.result["results"] if not r["success"])
+        return 100.0 * (self.evaluated - failed) / self.evaluated if self.evaluated else 0.0
 
     def metrics(self) -> dict[str, float]:
         return {
@@ -98,37 +102,203 @@ def load_suite(uri: str) -> dict[str, Any]:
 def without_columns(suite: dict[str, Any], columns: list[str]) -> dict[str, Any]:
     """The suite minus every expectation on `columns` (e.g. the label when scoring)."""
     drop = set(columns)
-    kept = [e for e in suite["expectations"] if e.get("kwargs", {}).get("column") not in drop]
+    kept = [copy.deepcopy(e) for e in suite["expectations"] if e.get("kwargs", {}).get("column") not in drop]
     for expectation in kept:
         kwargs = expectation.get("kwargs", {})
         if "column_set" in kwargs:
-            expectation["kwargs"] = {
-                **kwargs,
-                "column_set": [c for c in kwargs["column_set"] if c not in drop],
-            }
+            kwargs["column_set"] = [c for c in kwargs["column_set"] if c not in drop]
     return {**suite, "expectations": kept}
 
 
-def _describe(outcome: dict[str, Any], frame: pd.DataFrame) -> Failure:
+# ------------------------------------------------------------------------------------ measuring
+
+
+def to_pandas(batch: pa.RecordBatch | pa.Table) -> pd.DataFrame:
+    """A batch as pandas, as a whole-table read gives it (strings as Python objects)."""
+    return batch.to_pandas(types_mapper=STRINGS.get)
+
+
+class _Measurer:
+    """Feeds batches to Great Expectations and folds what it measures into one Partial."""
+
+    def __init__(self, suite: dict[str, Any], source: str, shard: str, seed: int = 0) -> None:
+        from components.validate_data.engine import engine_for
+
+        self.engine = engine_for(suite)
+        self.partial = Partial(suite, source, shards=[shard])
+        self.rng = np.random.default_rng([seed, 7])
+        self.per_batch: set[int] = set()  # measured on every batch and combined
+        self.unique: dict[int, str] = {}  # expectation -> column, also compared across batches
+        self.moment_columns: set[str] = set()
+        self.planned = False
+
+    def _plan(self, frame: pd.DataFrame) -> None:
+        sampled = False
+        for index, names in enumerate(self.engine.metric_names(frame)):
+            if isinstance(names, str) or all(partials.combinable(n) for n in names):
+                self.per_batch.add(index)
+            else:
+                sampled = True
+            column = self.engine.configs[index].kwargs.get("column")
+            if isinstance(names, set) and column:
+                if partials.UNIQUE_METRIC in names:
+                    self.unique[index] = column
+                if names & partials.MOMENTS:
+                    self.moment_columns.add(column)
+        if sampled:
+            self.partial.sample = RowSample()
+        self.planned = True
+
+    def add(self, batch: pa.RecordBatch | pa.Table) -> None:
+        frame = to_pandas(batch)
+        if not self.planned:
+            self._plan(frame)
+        partial = self.partial
+        partial.rows += len(frame)
+        partial.batches += 1
+        partial.merge_columns({str(c): str(t) for c, t in frame.dtypes.items()})
+        partial.merge_metrics(
+            {i: partials.plain(m) for i, m in self.engine.measure(frame, self.per_batch).items()}
+        )
+        for column in self.moment_columns & set(frame.columns):
+            partial.moments[column] = partial.moments.get(column, Moments()).merge(Moments.of(frame[column]))
+        for index, column in self.unique.items():
+            if column in frame.columns:
+                partial.sketches.setdefault(index, DistinctSketch()).add(frame[column])
+        if partial.sample is not None and len(frame):
+            partial.sample.add(batch, self.rng)
+
+
+def measure_table(
+    data_uri: str,
+    suite: dict[str, Any],
+    record_uri: str = "",
+    shard_index: int = 0,
+    shard_count: int = 1,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+) -> Partial:
+    """Measure every row of the table at `data_uri` (or of one shard of it) in batches.
+    `record_uri` (default `data_uri`) is the URI shown in results."""
+    schema = io.open_dataset(data_uri).schema
+    pieces = io.shard_pieces(io.table_pieces(data_uri), shard_index, shard_count)
+    measurer = _Measurer(suite, record_uri or data_uri, f"{shard_index}/{shard_count}", seed=shard_index)
+    for piece in pieces:
+        for batch in io.iter_batches(piece, schema.names, batch_rows):
+            if batch.num_rows:
+                measurer.add(batch)
+    if not measurer.partial.batches:  # no rows: still check the columns and their types
+        measurer.add(schema.empty_table())
+    return measurer.partial
+
+
+def measure_frame(frame: pd.DataFrame, suite: dict[str, Any], source: str = "data") -> Partial:
+    """Measure a frame already in memory, as one batch read from a file would be."""
+    measurer = _Measurer(suite, source, "0/1")
+    measurer.add(pa.Table.from_pandas(frame, preserve_index=False))
+    return measurer.partial
+
+
+# ------------------------------------------------------------------------------------ judging
+
+
+def _schema_frame(columns: dict[str, str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {name: pd.Series(dtype=pd.api.types.pandas_dtype(dtype)) for name, dtype in columns.items()}
+    )
+
+
+def _with_dtypes(metrics: dict[str, Any]) -> dict[str, Any]:
+    types = metrics.get("table.column_types")
+    if types is None:
+        return metrics
+    typed = [{"name": t["name"], "type": pd.api.types.pandas_dtype(t["type"])} for t in types]
+    return {**metrics, "table.column_types": typed}
+
+
+def _check_shards(whole: Partial) -> None:
+    labels = sorted(whole.shards, key=lambda label: tuple(int(n) for n in label.split("/")))
+    counts = {int(label.split("/")[1]) for label in labels}
+    expected = [f"{i}/{n}" for n in counts for i in range(n)]
+    if len(counts) != 1 or labels != expected:
+        raise DataError(
+            f"{whole.source}: partial results of shards {', '.join(labels)} do not make one whole table "
+            f"(expected {', '.join(expected)})"
+        )
+
+
+def combine(parts: list[Partial]) -> ValidationOutcome:
+    """Judge the combined partial results (of batches or shards) of one table with Great Expectations."""
+    from components.validate_data.engine import engine_for
+
+    if not parts:
+        raise DataError("no partial validation results to combine")
+    whole = Partial(parts[0].suite, parts[0].source)
+    for part in parts:
+        if part.suite != whole.suite:
+            raise DataError(f"{part.source}: partial results of different suites cannot be combined")
+        whole.merge(part)
+    _check_shards(whole)
+    engine = engine_for(whole.suite)
+    evaluated = {}
+    measured = {}
+    for index, metrics in whole.measured.items():
+        if isinstance(metrics, dict):
+            metrics = _with_dtypes(metrics)
+            column = engine.configs[index].kwargs.get("column")
+            for name in partials.MOMENTS & set(metrics):
+                metrics[name] = whole.moments.get(column, Moments()).value(name)
+            sketch = whole.sketches.get(index)
+            if sketch is not None:
+                within_batches = metrics[partials.UNIQUE_METRIC]
+                duplicated = sketch.duplicated_rows()
+                metrics[partials.UNIQUE_METRIC] = (
+                    duplicated if sketch.exact else max(duplicated, within_batches)
+                )
+                evaluated[index] = f"every row; uniqueness across batches {sketch.describe()}"
+        measured[index] = metrics
+    results = engine.judge(_schema_frame(whole.columns), measured)
+    sampled = set(range(len(engine.configs))) - set(measured)
+    if sampled:
+        results |= _judge_on_sample(engine, whole, sampled, evaluated)
+    ordered = []
+    for index in range(len(engine.configs)):
+        item = results[index]
+        item["meta"] = {**(item.get("meta") or {}), "evaluated": evaluated.get(index, "every row")}
+        ordered.append(item)
+    return _outcome(whole, engine.name, ordered)
+
+
+def _judge_on_sample(engine, whole: Partial, sampled: set[int], evaluated: dict[int, str]) -> dict[int, dict]:
+    rows = whole.sample.rows() if whole.sample is not None else None
+    if rows is None or rows.num_rows == 0:
+        return {i: engine.error_result(i, "not evaluated: the table has no rows") for i in sampled}
+    frame = to_pandas(rows)
+    for index in sampled:
+        evaluated[index] = f"on a uniform random sample of {len(frame):,} of {whole.rows:,} rows"
+    return engine.judge(frame.iloc[:0], engine.measure(frame, sampled))
+
+
+def _describe(outcome: dict[str, Any], columns: dict[str, str]) -> Failure:
     config = outcome["expectation_config"]
     kwargs = {k: v for k, v in config["kwargs"].items() if k != "batch_id"}
     column = kwargs.pop("column", "")
     result = outcome.get("result") or {}
     unexpected = result.get("unexpected_count")
     rule = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
-    if column and column not in frame.columns:
+    if column and column not in columns:
         detail = "column is missing"
-    elif outcome.get("exception_info", {}).get("raised_exception"):
+    elif (outcome.get("exception_info") or {}).get("raised_exception"):
         detail = f"could not be evaluated ({outcome['exception_info']['exception_message']})"
     elif unexpected is not None:
         examples = result.get("partial_unexpected_list", [])[:5]
-        detail = (
-            f"{unexpected} unexpected of {result.get('element_count', len(frame))} values, e.g. {examples}"
-        )
+        detail = f"{unexpected} unexpected of {result.get('element_count')} values, e.g. {examples}"
     elif result.get("observed_value") is not None:
         detail = f"observed {result['observed_value']!r}"
     else:
         detail = "failed on these values (are they of the expected type?)"
+    evaluated = (outcome.get("meta") or {}).get("evaluated", "every row")
+    if evaluated != "every row":
+        detail += f" [evaluated {evaluated}]"
     return Failure(config["type"], column, unexpected, f"{detail} (rule: {rule})" if rule else detail)
 
 
@@ -145,161 +315,72 @@ def _one_per_missing_column(failures: list[Failure]) -> list[Failure]:
     return kept
 
 
-def validate_frame(frame: pd.DataFrame, suite: dict[str, Any], source: str = "data") -> ValidationOutcome:
-    """Run every expectation of `suite` on `frame` in an ephemeral, offline Great Expectations context."""
-    import great_expectations as gx
-    from great_expectations.core import ExpectationSuite
-
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
-    from great_expectations.data_context.types.base import (
-        DataContextConfig,
-        InMemoryStoreBackendDefaults,
-        ProgressBarsConfig,
-    )
-    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
-
-    context = gx.get_context(
-        mode="ephemeral",
-        project_config=DataContextConfig(
-            store_backend_defaults=InMemoryStoreBackendDefaults(),
-            analytics_enabled=False,
-            progress_bars=ProgressBarsConfig(globally=False),
-        ),
-    )
-    name = suite.get("name", "suite")
-    gx_suite = context.suites.add(ExpectationSuite(name=name))
-    for number, spec in enumerate(suite["expectations"], start=1):
-        try:
-            gx_suite.add_expectation(ExpectationConfiguration(**spec).to_domain_obj())
-        except Exception as error:
-            raise DataError(
-                f"suite '{name}': invalid expectation #{number} {spec.get('type')!r} ({error})"
-            ) from None
-    batch = (
-        context.data_sources.add_pandas("keel")
-        .add_dataframe_asset("table")
-        .add_batch_definition_whole_dataframe("whole")
-        .get_batch(batch_parameters={"dataframe": frame})
-    )
-    result = batch.validate(gx_suite, result_format="SUMMARY").to_json_dict()
-    failures = _one_per_missing_column([_describe(o, frame) for o in result["results"] if not o["success"]])
-    return ValidationOutcome(source, name, len(frame), len(result["results"]), failures, result)
-
-
-def validate_table(data_uri: str, suite: dict[str, Any], record_uri: str = "") -> ValidationOutcome:
-    """Read the table at `data_uri` and validate it; an unreadable or empty file raises DataError.
-    `record_uri` (default `data_uri`) is the URI shown in results."""
-    return validate_frame(io.read_table(data_uri), suite, source=record_uri or data_uri)
-
-
-def _type_family(series: pd.Series) -> str:
-    if pd.api.types.is_bool_dtype(series):
-        return "boolean"
-    if pd.api.types.is_integer_dtype(series):
-        return "integer"
-    if pd.api.types.is_float_dtype(series):
-        return "float"
-    if pd.api.types.is_datetime64_any_dtype(series):
-        return "datetime"
-    return "string"
-
-
-def _expect(kind: str, **kwargs: Any) -> dict[str, Any]:
-    return {"type": f"expect_{kind}", "kwargs": kwargs}
-
-
-def _column_expectations(
-    series: pd.Series, family: str, max_categories: int, range_margin: float, is_label: bool
-) -> list[dict[str, Any]]:
-    column = str(series.name)
-    rules = [_expect("column_to_exist", column=column)]
-    rules.append(_expect("column_values_to_be_in_type_list", column=column, type_list=TYPE_FAMILIES[family]))
-    null_share = float(series.isna().mean())
-    if null_share == 0:
-        rules.append(_expect("column_values_to_not_be_null", column=column))
-    else:  # tolerate up to twice the nulls seen in the reference, plus one point
-        mostly = max(0.0, math.floor((1 - 2 * null_share - 0.01) * 100) / 100)
-        rules.append(_expect("column_values_to_not_be_null", column=column, mostly=mostly))
-    values = series.dropna()
-    distinct = values.unique()
-    if is_label or (family in ("string", "boolean") and len(distinct) <= max_categories):
-        rules.append(
-            _expect("column_values_to_be_in_set", column=column, value_set=sorted(distinct.tolist()))
-        )
-    elif family in ("integer", "float") and len(values):
-        low, high = float(values.min()), float(values.max())
-        margin = (high - low) * range_margin
-        # a column that is never negative in the reference (counts, amounts) stays non-negative
-        low, high = (low - margin if low < 0 else max(low - margin, 0.0)), high + margin
-        if family == "integer":
-            low, high = math.floor(low), math.ceil(high)
-        rules.append(_expect("column_values_to_be_between", column=column, min_value=low, max_value=high))
-    return rules
-
-
-def build_suite(
-    reference: pd.DataFrame,
-    name: str,
-    label: str = "",
-    unique_columns: tuple[str, ...] = (),
-    max_categories: int = 50,
-    range_margin: float = 0.1,
-) -> dict[str, Any]:
-    """A starting suite from a clean reference frame: columns, types, null rules, ranges, category sets.
-
-    Numeric ranges are the reference's, widened by `range_margin` of their span on each side (but
-    not below 0 for a column with no negative values); string
-    columns with at most `max_categories` distinct values get a category set; the `label` column is
-    held to the values it has. Review the result and commit it next to your pipeline.
-    """
-    if reference.empty:
-        raise DataError(f"reference for suite '{name}' has no rows")
-    expectations = [_expect("table_row_count_to_be_between", min_value=1)]
-    for column in reference.columns:
-        series = reference[column]
-        family = _type_family(series)
-        expectations += _column_expectations(series, family, max_categories, range_margin, column == label)
-        if column in unique_columns:
-            expectations.append(_expect("column_values_to_be_unique", column=str(column)))
-    return {
-        "name": name,
-        "expectations": expectations,
-        "meta": {"label": label, "built_by": "keel build_suite"},
+def _outcome(whole: Partial, suite_name: str, results: list[dict[str, Any]]) -> ValidationOutcome:
+    failures = _one_per_missing_column([_describe(r, whole.columns) for r in results if not r["success"]])
+    if whole.rows == 0:
+        failures.insert(0, Failure("table", "", None, NO_ROWS))
+    passed = not failures
+    successful = sum(1 for r in results if r["success"])
+    result = {
+        "success": passed,
+        "suite_name": suite_name,
+        "results": partials.plain(results),
+        "statistics": {
+            "evaluated_expectations": len(results),
+            "successful_expectations": successful,
+            "unsuccessful_expectations": len(results) - successful,
+            "success_percent": 100.0 * successful / len(results) if results else 0.0,
+        },
+        "meta": {
+            "data": whole.source,
+            "rows": whole.rows,
+            "batches": whole.batches,
+            "shards": len(whole.shards),
+            "failures": [str(f) for f in failures],
+        },
     }
+    return ValidationOutcome(
+        whole.source, suite_name, whole.rows, len(results), failures, result, whole.batches, len(whole.shards)
+    )
 
 
-def render_html(outcome: ValidationOutcome) -> str:
-    """A self-contained HTML report (inline CSS, no external assets) of a validation result."""
-    rows = []
-    for item in outcome.result["results"]:
-        config = item["expectation_config"]
-        kwargs = {k: v for k, v in config["kwargs"].items() if k not in ("batch_id", "column")}
-        result = item.get("result") or {}
-        observed = result.get("observed_value", result.get("unexpected_count", ""))
-        status = "pass" if item["success"] else "fail"
-        rows.append(
-            f"<tr class='{status}'><td>{status.upper()}</td><td>{html.escape(config['type'])}</td>"
-            f"<td>{html.escape(str(config['kwargs'].get('column', '')))}</td>"
-            f"<td>{html.escape(str(kwargs))}</td><td>{html.escape(str(observed))}</td></tr>"
-        )
-    verdict = "PASSED" if outcome.passed else "FAILED"
-    return f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>Data validation: {html.escape(outcome.source)}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
-table {{ border-collapse: collapse; width: 100%; font-size: 14px; }}
-th, td {{ border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-align: top; }}
-th {{ background: #f0f0f0; }} tr.fail td {{ background: #fde2e2; }} tr.pass td:first-child {{ color: #1a7f37; }}
-.verdict {{ font-weight: bold; color: {"#1a7f37" if outcome.passed else "#c62828"}; }}
-</style></head><body>
-<h1>Data validation <span class="verdict">{verdict}</span></h1>
-<p>Data: <code>{html.escape(outcome.source)}</code> ({outcome.rows} rows)<br>
-Suite: <code>{html.escape(outcome.suite_name)}</code>: {outcome.evaluated} expectations,
-{len(outcome.failures)} failed, {outcome.success_percent:.1f}% passed</p>
-<table><tr><th>Status</th><th>Expectation</th><th>Column</th><th>Rule</th><th>Observed / unexpected</th></tr>
-{"".join(rows)}
-</table></body></html>
-"""
+# ------------------------------------------------------------------------------------ entry points
+
+
+def validate_table(
+    data_uri: str, suite: dict[str, Any], record_uri: str = "", batch_rows: int = DEFAULT_BATCH_ROWS
+) -> ValidationOutcome:
+    """Validate every row of the table at `data_uri`, streamed in batches of `batch_rows` rows; an
+    unreadable or empty file raises DataError. `record_uri` (default `data_uri`) is shown in results."""
+    return combine([measure_table(data_uri, suite, record_uri, batch_rows=batch_rows)])
+
+
+def validate_shard(
+    data_uri: str,
+    suite: dict[str, Any],
+    partial_uri: str,
+    record_uri: str = "",
+    shard_index: int = 0,
+    shard_count: int = 1,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+) -> ValidationOutcome:
+    """Validate one shard of the table (or all of it: shard 0 of 1), write its combinable partial
+    result into the folder `partial_uri` and return the shard's outcome on its rows alone."""
+    measured = measure_table(data_uri, suite, record_uri, shard_index, shard_count, batch_rows)
+    measured.write(partial_uri)
+    alone = copy.copy(measured)
+    alone.shards = ["0/1"]  # judged on its own rows
+    return combine([alone])
+
+
+def combine_folders(partial_uris: list[str]) -> ValidationOutcome:
+    """Judge the partial results written by `validate_shard` for every shard of one table."""
+    return combine([Partial.read(uri) for uri in partial_uris])
+
+
+def validate_frame(frame: pd.DataFrame, suite: dict[str, Any], source: str = "data") -> ValidationOutcome:
+    """Validate a frame already in memory."""
+    return combine([measure_frame(frame, suite, source)])
 
 
 def write_outputs(outcome: ValidationOutcome, result_path: str, report_path: str) -> None:

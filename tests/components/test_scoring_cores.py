@@ -89,6 +89,18 @@ def test_shards_follow_row_groups_and_size(unlabelled: str, tmp_path: Path):
     ]
 
 
+def test_shard_size_follows_a_target_duration(unlabelled: str):
+    from components.plan_shards.core import target_rows
+
+    assert target_rows() == 5 * 60 * 50_000  # 5 minutes at the measured rate
+    assert target_rows(shard_minutes=1, rows_per_second=10) == 600
+    assert target_rows(rows_per_shard=1_234, shard_minutes=1, rows_per_second=10) == 1_234
+    assert plan(unlabelled).count == 1  # 1,200 rows: far under 5 minutes of work
+    assert plan(unlabelled, shard_minutes=1 / 60, rows_per_second=500).count == 3  # 500 rows a shard
+    with pytest.raises(ValueError, match="shard_minutes=0"):
+        target_rows(shard_minutes=0)
+
+
 def test_scoring_streams_shards_that_add_up_to_the_input(trained, unlabelled: str, tmp_path: Path):
     run = scoring.ScoringRun("churn", 3, "run-7", ("customer_id",))
     parts = []

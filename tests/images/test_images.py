@@ -172,7 +172,26 @@ def check_validate_data(outputs: dict, files: Files) -> None:
     assert outputs["metrics"].metadata["expectations_failed"] == 0
     assert "<html" in files.artifact(outputs["report"]).read_text().lower()
     assert json.loads(files.artifact(outputs["validation_result"]).read_text())["success"] is True
+    assert (files.artifact(outputs["partial"]) / "partial.json").is_file()
     assert list(files.home.rglob("*.zip")), "no offline ClearML session recorded"
+
+
+def validation_partials(folder: Path) -> list[Path]:
+    from components.validate_data import core
+
+    suite = core.load_suite("")
+    for index in range(2):
+        core.measure_table(sample_path(), suite, shard_index=index, shard_count=2).write(
+            str(folder / f"p{index}")
+        )
+    return [folder / "p0", folder / "p1"]
+
+
+def check_combine_validation(outputs: dict, files: Files) -> None:
+    assert outputs["passed"] is True
+    assert outputs["metrics"].metadata["rows"] == 5000
+    result = json.loads(files.artifact(outputs["validation_result"]).read_text())
+    assert result["success"] is True and result["meta"]["shards"] == 2
 
 
 def check_split_data(outputs: dict, files: Files) -> None:
@@ -265,6 +284,9 @@ CASES: dict[str, Case] = {
         ignore=("registry_fingerprint",),  # each side trains and registers its own model
     ),
     "validate_data": Case({"data": DATA}, check_validate_data),
+    "combine_validation": Case(
+        {"partials": InputArtifact(dsl.Artifact, validation_partials)}, check_combine_validation
+    ),
     "split_data": Case({"data": DATA, "label": LABEL}, check_split_data),
     "train_model": Case(
         {"data": DATA, "label": LABEL, "id_columns": ID_COLUMNS},
@@ -413,7 +435,11 @@ def test_images_are_lean_labelled_and_run_as_non_root(images: dict[str, str]):
                 for path in rootfs.glob(pattern)
             ]
             assert not leftovers, f"{name} holds build leftovers: {leftovers}"
-            assert not any(rootfs.joinpath("opt/venv").rglob("__pycache__")), f"{name} holds bytecode caches"
+            packages = rootfs / "opt/venv/lib/python3.11/site-packages"
+            for package in ("components", "components/common", "kfp", "pandas"):
+                assert list((packages / package / "__pycache__").glob("*.cpython-311.pyc")), (
+                    f"{name}: {package} is not precompiled (every task start would compile it)"
+                )
         sizes[name] = build.image_size("buildah", reference)
     print(
         "\nimage sizes (uncompressed):\n"

@@ -65,6 +65,9 @@ def test_scores_every_row_with_the_champion_in_parallel_shards(
     assert published["run_id"].nunique() == 1 and published["scored_at"].notna().all()
     shard_outputs = list(kfp_local.rglob("batch-predict*/predictions"))
     assert len(shard_outputs) == 3, shard_outputs  # one per row group
+    assert len(list(kfp_local.rglob("validate-data*/partial/partial.json"))) == 3  # validated shard by shard
+    combined = json.loads(next(kfp_local.rglob("combine-validation/validation_result")).read_text())
+    assert combined["success"] and combined["meta"]["rows"] == 2_500 and combined["meta"]["shards"] == 3
 
 
 def test_corrupted_champion_falls_back_to_previous_and_says_so(
@@ -87,14 +90,22 @@ def test_corrupted_champion_falls_back_to_previous_and_says_so(
 
 
 def test_invalid_input_stops_the_run_with_nothing_written(kfp_local: Path, registry_uri: str, tmp_path: Path):
-    broken = str(tmp_path / "broken.parquet")
-    io.write_table(
-        sample_data.broken("out_of_range", sample_data.generate(500)).drop(columns=["churned"]), broken
-    )
-    with pytest.raises(RuntimeError, match="validate-data"):
-        _score(broken, tmp_path / "out")
+    broken = tmp_path / "broken.parquet"
+    frame = sample_data.broken("out_of_range", sample_data.generate(2_000)).drop(columns=["churned"])
+    # the broken rows are all in the first of two shards; each shard scores, nothing is published
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), broken, row_group_size=1_000)
+    with pytest.raises(RuntimeError, match="combine-validation"):
+        _score(str(broken), tmp_path / "out", rows_per_shard=1_000)
     assert not (tmp_path / "out").exists()
-    assert not list(kfp_local.rglob("batch-predict*"))
+    assert not list(kfp_local.rglob("publish-predictions*"))
+
+
+def test_an_empty_input_publishes_nothing(kfp_local: Path, registry_uri: str, tmp_path: Path):
+    empty = str(tmp_path / "empty.parquet")
+    io.write_table(sample_data.generate(10).drop(columns=["churned"]).iloc[:0], empty)
+    with pytest.raises(RuntimeError):
+        _score(empty, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
 
 
 def test_rerun_for_the_same_date_leaves_exactly_one_output(

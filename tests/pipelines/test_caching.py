@@ -219,7 +219,7 @@ def test_every_task_of_both_pipelines_is_pinned_by_a_fingerprint_or_uncached(com
     assert (
         _fed_by(scoring["resolve-model"], "registry_fingerprint") == "fingerprint-inputs.registry_fingerprint"
     )
-    for path in ("validate-data", "plan-shards", "resolve-model", "for-loop-2/batch-predict"):
+    for path in ("for-loop-2/validate-data", "plan-shards", "resolve-model", "for-loop-2/batch-predict"):
         assert _fed_by(scoring[path], "data_fingerprint") == "fingerprint-inputs.data_fingerprint", path
     # the managed pipeline: its batch prediction job writes to Cloud Storage, so it always runs
     assert [task.cached for task in caching.tasks(compiled["managed_batch_scoring"]).values()] == [
