@@ -53,8 +53,8 @@ def cmd_compile(args: argparse.Namespace) -> None:
 def run_local(name: str, params: dict[str, Any]):
     """Run a component or pipeline with kfp.local in this environment; returns the task.
 
-    Parameters are checked against the compiled spec first; a missing `data_uri` defaults to the
-    bundled sample data."""
+    Parameters are checked against the compiled spec and their rules first (outputs never inside
+    inputs, the runs folder included); a missing `data_uri` defaults to the bundled sample data."""
     from google.protobuf import json_format
     from kfp import local
 
@@ -66,7 +66,7 @@ def run_local(name: str, params: dict[str, Any]):
     if "data_uri" in declared_inputs(spec)[0] and "data_uri" not in params:
         params = {**params, "data_uri": sample_path()}
         logger.info("data_uri not given: using the bundled sample %s", params["data_uri"])
-    check_params(params, spec)
+    params = check_params(params, spec, str(settings().runs_dir))
     # kfp.local warns that our components name images; here they run in this environment on purpose.
     warnings.filterwarnings("ignore", message="You may be attemping to run a task that uses custom")
     local.init(

@@ -182,7 +182,7 @@ def _pipeline_job(
     if not pipeline_root.startswith("gs://"):
         raise ValueError(f"pipeline root {pipeline_root!r}: Vertex AI needs a gs:// URI")
     with compiled(pipeline, image_registry, image_tag) as (path, spec):
-        check_params(params or {}, spec)
+        params = check_params(params or {}, spec, pipeline_root)
         _check_images(spec)
         _check_labels(labels or {})
         aiplatform, credentials = _aiplatform(project, location, api_endpoint, api_transport, credentials)
@@ -193,7 +193,7 @@ def _pipeline_job(
                 display_name=display_name,
                 template_path=str(path),
                 pipeline_root=pipeline_root,
-                parameter_values=params or {},
+                parameter_values=params,
                 enable_caching=enable_caching,
                 labels=labels,
                 project=project,

@@ -16,7 +16,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from components.common import io, prediction
+from components.common import io, locations, parameters, prediction
+from components.common.errors import parameter_error
 from components.common.io import DataError
 from components.common.labels import CLASSIFICATION
 from components.common.logging import logger
@@ -103,10 +104,15 @@ def _output_batch(
     return pa.table(columns).cast(schema)
 
 
+def _check_shard(shard_index: int, shard_count: int) -> None:
+    if not 0 <= shard_index < shard_count:
+        shown = {"index": shard_index, "count": shard_count}
+        raise parameter_error("shard", shown, "expected 0 <= index < count")
+
+
 def shard(pieces: list[io.TablePiece], shard_index: int, shard_count: int) -> list[io.TablePiece]:
     """Shard `shard_index` of `shard_count`: every shard_count-th piece (parquet row group)."""
-    if not 0 <= shard_index < shard_count:
-        raise ValueError(f"shard {shard_index} of {shard_count}: expected 0 <= shard_index < shard_count")
+    _check_shard(shard_index, shard_count)
     return pieces[shard_index::shard_count]
 
 
@@ -120,7 +126,11 @@ def score_table(
     shard_index: int = 0,
     shard_count: int = 1,
 ) -> ScoringResult:
-    """Score every row of `input_uri` (or of one shard of it) into a parquet file at `output_uri`."""
+    """Score every row of `input_uri` (or of one shard of it) into a parquet file at `output_uri`,
+    which must not equal, contain or sit inside `input_uri`."""
+    parameters.check({"batch_rows": batch_rows, "id_columns": list(run.id_columns)})
+    _check_shard(shard_index, shard_count)
+    locations.check_outputs({"predictions": output_uri}, {"data": input_uri})
     schema = io.open_dataset(input_uri).schema
     needed = list(dict.fromkeys([*run.id_columns, *(f["name"] for f in metadata["features"])]))
     absent = [name for name in needed if name not in schema.names]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from components.common import io
+from components.common import io, parameters
 
 
 @dataclass(frozen=True)
@@ -21,8 +21,7 @@ class ShardPlan:
 
 def plan(uri: str, rows_per_shard: int = 1_000_000, max_shards: int = 32) -> ShardPlan:
     """As many shards as `rows_per_shard` asks for, but no more than pieces or `max_shards`."""
-    if rows_per_shard < 1 or max_shards < 1:
-        raise ValueError("rows_per_shard and max_shards must be at least 1")
+    parameters.check({"rows_per_shard": rows_per_shard, "max_shards": max_shards})
     pieces = io.table_pieces(uri)
     rows = io.rows_of(pieces, uri)
     count = max(1, min(len(pieces), max_shards, math.ceil(rows / rows_per_shard)))

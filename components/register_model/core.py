@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from components.common import locations, parameters
 from components.common.registry import CHAMPION, ModelVersion, Registry, RegistryError
 
 
@@ -28,7 +29,12 @@ def register(
     promote: bool = False,
     labels: dict[str, str] | None = None,
 ) -> Registration:
-    """Always register (for lineage); move `champion` (and `previous`) to it only if `promote`."""
+    """Always register (for lineage); move `champion` (and `previous`) to it only if `promote`.
+
+    Refused before any work: a bad model name, or a registry folder that equals, contains or sits
+    inside the model folder (a Vertex registry holds no folder)."""
+    parameters.check({"model_name": name})
+    locations.check_outputs({"registry_uri": registry.uri}, {"model": model_folder})
     metrics = json.loads(metrics_json) if metrics_json else {}
     version = registry.register(
         name, model_folder, metrics=metrics, labels={k: v for k, v in (labels or {}).items() if v}
