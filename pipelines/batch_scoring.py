@@ -24,12 +24,18 @@ def batch_scoring(
     rows_per_shard: int = 1_000_000,
     max_shards: int = 32,
     min_score_std: float = 0.001,
+    fallback_to_unpromoted: bool = False,
 ):
     checked = validate_data(data_uri=data_uri, suite_uri=suite_uri, skip_columns=skip_columns)
     shards = plan_shards(data_uri=data_uri, rows_per_shard=rows_per_shard, max_shards=max_shards).after(
         checked
     )
-    chosen = resolve_model(model_name=model_name, registry_uri=registry_uri, data_uri=data_uri).after(checked)
+    chosen = resolve_model(
+        model_name=model_name,
+        registry_uri=registry_uri,
+        data_uri=data_uri,
+        fallback_to_unpromoted=fallback_to_unpromoted,
+    ).after(checked)
     with dsl.ParallelFor(shards.output) as shard:
         scored = batch_predict(
             model=chosen.outputs["model"],

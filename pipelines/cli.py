@@ -10,7 +10,7 @@ keel schedule list --project P --location L [CONNECTION OPTIONS]
 keel schedule pause|resume|delete SCHEDULE --project P --location L [CONNECTION OPTIONS]
 keel suite build DATA --name NAME [--label COLUMN] [--unique COLUMN ...] [--output FILE]
 keel sample-data OUTPUT [--rows N] [--seed S] [--no-label] [--broken VARIANT]
-keel registry list|show|promote|rollback MODEL [REF] [--registry URI]
+keel registry list|show|promote|rollback|verify MODEL [REF] [--registry URI]
 
 PIPELINE is a pipeline or component name (compiled first) or a compiled YAML. JOB OPTIONS:
 [--service-account SA] [--param k=v ...] [--no-cache] [--labels k=v ...] [--display-name N]
@@ -196,8 +196,25 @@ def _registry(args: argparse.Namespace):
 
 def _print_version(found) -> None:
     aliases = f" [{', '.join(sorted(found.aliases))}]" if found.aliases else ""
+    if found.damaged:
+        print(f"v{found.version}{aliases}  DAMAGED: {found.damaged}")
+        return
     metrics = ", ".join(f"{k}={v:.4f}" for k, v in sorted(found.metrics.items()))
     print(f"v{found.version}{aliases}  {found.created_at}  sha256={found.sha256[:12]}  {metrics}")
+
+
+def _verify(registry, model: str) -> None:
+    """Print each version's state; exit 1 when any is damaged."""
+    checked = registry.verify(model)
+    for found, problem in checked:
+        print(
+            f"v{found.version}  {'DAMAGED: ' + problem if problem else 'ok (record readable, sha256 matches)'}"
+        )
+    damaged = [found.version for found, problem in checked if problem]
+    if damaged:
+        logger.error("%s: %d of %d versions damaged: %s", model, len(damaged), len(checked), damaged)
+        sys.exit(1)
+    print(f"{model}: all {len(checked)} versions sound")
 
 
 def cmd_registry(args: argparse.Namespace) -> None:
@@ -216,6 +233,8 @@ def cmd_registry(args: argparse.Namespace) -> None:
         found = registry.rollback(args.model)
         print(f"{args.model}: rolled back; champion is now v{found.version}")
         _print_version(found)
+    elif args.action == "verify":
+        _verify(registry, args.model)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -269,6 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("show", "one version (number or alias) in full"),
         ("promote", "make a version the champion (the old one becomes previous)"),
         ("rollback", "move the champion back to the previous version"),
+        ("verify", "check every version's record and sha256 (exit code 1 if any is damaged)"),
     ]:
         sub = actions.add_parser(action, help=text)
         sub.add_argument("model")
