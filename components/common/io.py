@@ -18,6 +18,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,6 +30,7 @@ import pyarrow.dataset as pa_dataset
 import pyarrow.fs as pa_fs
 import pyarrow.parquet as pq
 
+from components.common import leftovers
 from components.common.errors import KeelError
 
 _PARQUET_MAGIC = b"PAR1"
@@ -78,18 +80,43 @@ def read_json(uri: str) -> Any:
         raise DataError(f"{uri}: not valid JSON ({error})") from None
 
 
+def _remove_leftovers(fs: pa_fs.FileSystem, parent: str, prefix: str) -> None:
+    """Remove the temporaries of the same target that interrupted writers left (see leftovers); on
+    Cloud Storage an upload appears only once complete, so a temporary object there is a leftover
+    once older than leftovers.STALE_AFTER_S."""
+    if isinstance(fs, pa_fs.LocalFileSystem):
+        leftovers.remove_abandoned(parent, prefix)
+        return
+    cutoff = datetime.now(UTC) - timedelta(seconds=leftovers.STALE_AFTER_S)
+    with contextlib.suppress(OSError):
+        for info in fs.get_file_info(pa_fs.FileSelector(parent, allow_not_found=True)):
+            if info.base_name.startswith(prefix) and info.is_file and info.mtime and info.mtime < cutoff:
+                with contextlib.suppress(OSError):
+                    fs.delete_file(info.path)
+
+
 @contextlib.contextmanager
 def atomic_output(uri: str) -> Iterator[pa.NativeFile]:
-    """A writable stream whose data appears at `uri` only when the block completes without error."""
+    """A writable stream whose data appears at `uri` only when the block completes without error.
+
+    Temporaries of the same target left by writers that were killed are removed first; a live
+    concurrent writer's is never touched (it holds a lock on it until it is renamed into place).
+    """
     fs, path = filesystem(uri)
     parent, name = str(PurePosixPath(path).parent), PurePosixPath(path).name
-    if isinstance(fs, pa_fs.LocalFileSystem):  # GCS has no folders: pyarrow would add `folder/` objects
+    local = isinstance(fs, pa_fs.LocalFileSystem)
+    if local:  # GCS has no folders: pyarrow would add `folder/` objects
         fs.create_dir(parent, recursive=True)
+    _remove_leftovers(fs, parent, f".{name}.tmp-")
     temporary = f"{parent}/.{name}.tmp-{uuid.uuid4().hex}"
     try:
-        with fs.open_output_stream(temporary) as stream:
+        with (
+            fs.open_output_stream(temporary) as stream,
+            leftovers.held(temporary) if local else contextlib.nullcontext(),
+        ):
             yield stream
-        fs.move(temporary, path)
+            stream.close()
+            fs.move(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):
             fs.delete_file(temporary)

@@ -6,7 +6,8 @@
 
 A new version is copied into a staging folder beside `versions/` first, checked against its sha256,
 then renamed to `versions/<n>` under the lock: a version appears complete or not at all, and two
-registrations never get the same number. Alias changes are written to a temporary file and renamed.
+registrations never get the same number. A staging folder left by a registration that was killed
+is removed by the next one (see components.common.leftovers). Alias changes are written to a temporary file and renamed.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import pyarrow.fs as pa_fs
 
-from components.common import io, model_files
+from components.common import io, leftovers, model_files
 from components.common.io import DataError
 from components.common.registry.base import (
     Aliases,
@@ -34,6 +35,7 @@ from components.common.registry.base import (
 )
 
 VERSION_FILE = "version.json"
+STAGING_PREFIX = ".staging-"
 STATE_FILE = "registry.json"
 
 
@@ -82,28 +84,30 @@ class LocalRegistry(Registry):
         return sorted(int(entry.name) for entry in versions.iterdir() if entry.name.isdigit())
 
     def _add_version(self, record: ModelVersion, folder: str) -> ModelVersion:
-        staging = self._model_dir(record.name) / f".staging-{uuid.uuid4().hex}"
+        leftovers.remove_abandoned(self._model_dir(record.name), STAGING_PREFIX)
+        staging = self._model_dir(record.name) / f"{STAGING_PREFIX}{uuid.uuid4().hex}"
         staging.mkdir(parents=True)
         try:
-            source_fs, source_path = io.filesystem(folder)
-            pa_fs.copy_files(source_path, str(staging), source_fs, pa_fs.LocalFileSystem())
-            try:
-                model_files.verify(str(staging), record.sha256)
-            except model_files.ModelIntegrityError as error:
-                raise model_files.ModelIntegrityError(
-                    f"{self.uri}: model {record.name!r}: {folder} changed while it was being copied ({error})"
-                ) from None
-            with self._locked(record.name):
-                number = max(self._version_numbers(record.name), default=0) + 1
-                target = self._model_dir(record.name) / "versions" / str(number)
-                registered = dataclasses.replace(
-                    record, version=number, uri=str(target), created_at=datetime.now(UTC).isoformat()
-                )
-                stored = dataclasses.asdict(registered)
-                del stored["uri"], stored["aliases"], stored["damaged"]  # derived from where it sits
-                io.write_json(str(staging / VERSION_FILE), stored)
-                target.parent.mkdir(exist_ok=True)
-                staging.rename(target)
+            with leftovers.held(staging):  # a concurrent registration never removes it
+                source_fs, source_path = io.filesystem(folder)
+                pa_fs.copy_files(source_path, str(staging), source_fs, pa_fs.LocalFileSystem())
+                try:
+                    model_files.verify(str(staging), record.sha256)
+                except model_files.ModelIntegrityError as error:
+                    raise model_files.ModelIntegrityError(
+                        f"{self.uri}: model {record.name!r}: {folder} changed while it was being copied ({error})"
+                    ) from None
+                with self._locked(record.name):
+                    number = max(self._version_numbers(record.name), default=0) + 1
+                    target = self._model_dir(record.name) / "versions" / str(number)
+                    registered = dataclasses.replace(
+                        record, version=number, uri=str(target), created_at=datetime.now(UTC).isoformat()
+                    )
+                    stored = dataclasses.asdict(registered)
+                    del stored["uri"], stored["aliases"], stored["damaged"]  # derived from where it sits
+                    io.write_json(str(staging / VERSION_FILE), stored)
+                    target.parent.mkdir(exist_ok=True)
+                    staging.rename(target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return registered
