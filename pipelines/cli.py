@@ -92,11 +92,19 @@ def cmd_run(args: argparse.Namespace) -> None:
         raise SystemExit("keel run needs --local (runs with kfp.local here); use `keel submit` for Vertex AI")
     import time
 
+    from pipelines import task_errors
     from pipelines.compiling import load
 
     params = parse_params(args.param, _declared_parameters(load(args.name)))
     started = time.time()
-    task = run_local(args.name, params)
+    with task_errors.recording() as printed:
+        try:
+            task = run_local(args.name, params)
+        except RuntimeError as error:
+            failure = task_errors.task_failure(error, printed())
+            if failure is None:
+                raise
+            raise failure from None
     print(f"{args.name}: succeeded")
     for key, value in sorted(task.outputs.items()):
         print(f"  {key}: {getattr(value, 'path', value)}")
