@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from components.common import sample_data
-from tests.reliability.builders import keel, model_folder, registry_with_history, to_score
+from tests.reliability.builders import keel
 
 USER_CODE = """
 import os, signal
@@ -83,24 +83,17 @@ def test_a_task_killed_without_a_python_error_says_so(keel_home: Path, sample_ur
 
 
 def test_a_failed_task_inside_a_pipeline_is_named_with_its_error(keel_home: Path, tmp_path: Path):
-    registry = registry_with_history(tmp_path / "registry", model_folder(tmp_path / "model"))
-    for version in (1, 2, 3):
-        (registry.root / "churn" / "versions" / str(version) / "model.joblib").unlink()
+    data = tmp_path / "customers.csv"
+    data.write_text("customer_id,age,age,churned\nC1,30,31,0\nC2,40,41,1\n")
     done = keel(
-        "run",
-        "batch_scoring",
-        "--local",
-        f"--param=data_uri={to_score(tmp_path / 'in.parquet', rows=300)}",
-        f"--param=output_uri={tmp_path / 'out'}",
-        f"--param=registry_uri={registry.root}",
+        "run", "training", "--local", f"--param=data_uri={data}", f"--param=registry_uri={tmp_path / 'r'}"
     )
     assert done.returncode == 1
-    last = _last_lines(done, 1)[0]
-    assert (
-        "task 'resolve-model' failed: NoUsableModelError: " in last
-        and "not tried: v4, never champion" in last
+    assert _last_lines(done, 1)[0].endswith(
+        f"task 'validate-data' failed: DataError: {data}: duplicated column name(s) 'age' (2 times); "
+        "rule: every column needs its own name (rename or drop the duplicates)"
     )
-    assert not (tmp_path / "out").exists()
+    assert not (tmp_path / "r").exists()
 
 
 def test_the_exception_is_read_from_the_last_traceback():
