@@ -40,9 +40,17 @@ def batch_scoring(
     shard_minutes: float = 5.0,
     max_shards: int = 32,
     min_score_std: float = 0.001,
+    fallback_to_unpromoted: bool = False,
 ):
+    run_parameters = dict(locals())  # every parameter of the run: the first step checks them all
     inputs = fingerprint_inputs(
-        data_uri=data_uri, suite_uri=suite_uri, registry_uri=registry_uri, model_name=model_name
+        data_uri=data_uri,
+        suite_uri=suite_uri,
+        registry_uri=registry_uri,
+        model_name=model_name,
+        pipeline_name="batch_scoring",
+        run_parameters=run_parameters,
+        pipeline_root=dsl.PIPELINE_ROOT_PLACEHOLDER,
     )
     data_fingerprint = inputs.outputs["data_fingerprint"]
     shards = plan_shards(
@@ -58,6 +66,7 @@ def batch_scoring(
         data_uri=data_uri,
         registry_fingerprint=inputs.outputs["registry_fingerprint"],
         data_fingerprint=data_fingerprint,
+        fallback_to_unpromoted=fallback_to_unpromoted,
     )
     with dsl.ParallelFor(shards.output) as shard:
         checked = validate_data(

@@ -11,7 +11,7 @@ keel schedule list --project P --location L [CONNECTION OPTIONS]
 keel schedule pause|resume|delete SCHEDULE --project P --location L [CONNECTION OPTIONS]
 keel suite build DATA --name NAME [--label COLUMN] [--unique COLUMN ...] [--output FILE]
 keel sample-data OUTPUT [--rows N] [--seed S] [--no-label] [--broken VARIANT]
-keel registry list|show|promote|rollback MODEL [REF] [--registry URI]
+keel registry list|show|promote|rollback|verify MODEL [REF] [--registry URI]
 keel new use-case DIR --data REFERENCE --label L [--id-column C] [--model-name N] [--force]
 keel new component NAME [--root DIR] [--force]
 keel config options compile|submit|schedule [PIPELINE] [--config keel.toml]
@@ -88,8 +88,9 @@ def cmd_compile(args: argparse.Namespace) -> None:
 def run_local(name: str, params: dict[str, Any]):
     """Run a component or pipeline with kfp.local in this environment; returns the task.
 
-    Parameters are checked against the compiled spec first; a `data_uri` not given, with no default
-    of its own (a use case's pipelines have one), is the bundled sample data."""
+    Parameters are checked against the compiled spec and their rules first (outputs never inside
+    inputs, the runs folder included); a `data_uri` not given, with no default of its own (a use
+    case's pipelines have one), is the bundled sample data."""
     from google.protobuf import json_format
     from kfp import local
 
@@ -102,7 +103,7 @@ def run_local(name: str, params: dict[str, Any]):
     if declared is not None and "data_uri" not in params and not declared.get("defaultValue"):
         params = {**params, "data_uri": sample_path()}
         logger.info("data_uri not given: using the bundled sample %s", params["data_uri"])
-    check_params(params, spec)
+    params = check_params(params, spec, str(settings().runs_dir))
     # kfp.local warns that our components name images; here they run in this environment on purpose.
     warnings.filterwarnings("ignore", message="You may be attemping to run a task that uses custom")
     local.init(
@@ -128,11 +129,19 @@ def cmd_run(args: argparse.Namespace) -> None:
         raise SystemExit("keel run needs --local (runs with kfp.local here); use `keel submit` for Vertex AI")
     import time
 
+    from pipelines import task_errors
     from pipelines.compiling import load
 
     params = parse_params(args.param, _declared_parameters(load(args.name)))
     started = time.time()
-    task = run_local(args.name, params)
+    with task_errors.recording() as printed:
+        try:
+            task = run_local(args.name, params)
+        except RuntimeError as error:
+            failure = task_errors.task_failure(error, printed())
+            if failure is None:
+                raise
+            raise failure from None
     print(f"{args.name}: succeeded")
     for key, value in sorted(task.outputs.items()):
         print(f"  {key}: {getattr(value, 'path', value)}")
@@ -238,8 +247,25 @@ def _registry(args: argparse.Namespace):
 
 def _print_version(found) -> None:
     aliases = f" [{', '.join(sorted(found.aliases))}]" if found.aliases else ""
+    if found.damaged:
+        print(f"v{found.version}{aliases}  DAMAGED: {found.damaged}")
+        return
     metrics = ", ".join(f"{k}={v:.4f}" for k, v in sorted(found.metrics.items()))
     print(f"v{found.version}{aliases}  {found.created_at}  sha256={found.sha256[:12]}  {metrics}")
+
+
+def _verify(registry, model: str) -> None:
+    """Print each version's state; exit 1 when any is damaged."""
+    checked = registry.verify(model)
+    for found, problem in checked:
+        print(
+            f"v{found.version}  {'DAMAGED: ' + problem if problem else 'ok (record readable, sha256 matches)'}"
+        )
+    damaged = [found.version for found, problem in checked if problem]
+    if damaged:
+        logger.error("%s: %d of %d versions damaged: %s", model, len(damaged), len(checked), damaged)
+        sys.exit(1)
+    print(f"{model}: all {len(checked)} versions sound")
 
 
 def cmd_registry(args: argparse.Namespace) -> None:
@@ -261,6 +287,8 @@ def cmd_registry(args: argparse.Namespace) -> None:
         found = registry.rollback(args.model)
         print(f"{args.model}: rolled back; champion is now v{found.version}")
         _print_version(found)
+    elif args.action == "verify":
+        _verify(registry, args.model)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -318,6 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("show", "one version (number or alias) in full, its lineage first"),
         ("promote", "make a version the champion (the old one becomes previous)"),
         ("rollback", "move the champion back to the previous version"),
+        ("verify", "check every version's record and sha256 (exit code 1 if any is damaged)"),
     ]:
         sub = actions.add_parser(action, help=text)
         sub.add_argument("model")

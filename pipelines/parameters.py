@@ -2,6 +2,8 @@
 
 The declared inputs are the root `inputDefinitions` of the compiled pipeline spec (KFP IR): each
 parameter has a `parameterType` and, when it may be left out, `isOptional` (and a `defaultValue`).
+Beyond names and types, every value (given or default) is held to its rule and no output location
+may sit inside an input one (`components.common.parameters.check_pipeline`).
 """
 
 from __future__ import annotations
@@ -9,6 +11,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from typing import Any
+
+from components.common import parameters as rules
+from components.common.errors import ParameterError
+from components.common.locations import LocationError
 
 # IR parameter type -> (accepted Python types, how an error message names it)
 PARAMETER_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
@@ -71,10 +77,33 @@ def _type_problem(name: str, value: Any, parameter_type: str) -> str | None:
     return f"parameter {name!r} must be {described} ({parameter_type}), got {type(value).__name__} {value!r}"
 
 
-def check_params(params: Mapping[str, Any], spec: Mapping[str, Any]) -> None:
-    """Raise ValueError naming every unknown, mistyped or missing input of `spec` in `params`.
+def _shown_name(spec: Mapping[str, Any]) -> str:
+    return spec.get("pipelineInfo", {}).get("name", "pipeline")
 
-    Input artifacts cannot be given as parameters, so a spec with a required one is refused.
+
+def pipeline_name(spec: Mapping[str, Any]) -> str:
+    """The name a compiled spec runs under (`keel-batch-scoring` -> `batch_scoring`)."""
+    return _shown_name(spec).removeprefix("keel-").replace("-", "_")
+
+
+def _as_declared(value: Any, parameter_type: str) -> Any:
+    """A whole number for a NUMBER_DOUBLE parameter as a float (kfp refuses an int there), and a
+    NUMBER_INTEGER default as an int (the spec's JSON holds every number as a float)."""
+    if parameter_type == "NUMBER_DOUBLE" and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if parameter_type == "NUMBER_INTEGER" and isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def check_params(
+    params: Mapping[str, Any], spec: Mapping[str, Any], pipeline_root: str = ""
+) -> dict[str, Any]:
+    """`params` ready to run `spec`: ValueError naming every unknown, mistyped, missing or invalid input.
+
+    Input artifacts cannot be given as parameters, so a spec with a required one is refused. Values
+    given and defaults are then checked by name (rules and locations, `pipeline_root` included);
+    a whole number for a NUMBER_DOUBLE parameter comes back as a float.
     """
     parameters, artifacts = declared_inputs(spec)
     problems = [_unknown(name, parameters) for name in params if name not in parameters]
@@ -97,5 +126,17 @@ def check_params(params: Mapping[str, Any], spec: Mapping[str, Any]) -> None:
             f"needs input artifact(s) {', '.join(sorted(needed))}, which cannot be given as parameters"
         )
     if problems:
-        name = spec.get("pipelineInfo", {}).get("name", "pipeline")
-        raise ValueError(f"{name}: " + "; ".join(problems))
+        raise ValueError(f"{_shown_name(spec)}: " + "; ".join(problems))
+    ready = {
+        name: _as_declared(value, parameters[name].get("parameterType", "")) for name, value in params.items()
+    }
+    defaults = {
+        name: _as_declared(declared["defaultValue"], declared.get("parameterType", ""))
+        for name, declared in parameters.items()
+        if "defaultValue" in declared
+    }
+    try:
+        rules.check_pipeline(pipeline_name(spec), {**defaults, **params}, pipeline_root)
+    except (ParameterError, LocationError) as error:
+        raise type(error)(f"{_shown_name(spec)}: {error}") from None
+    return ready

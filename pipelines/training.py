@@ -43,8 +43,15 @@ def training(
     test_fraction: float = 0.2,
     seed: int = 0,
 ):
+    run_parameters = dict(locals())  # every parameter of the run: the first step checks them all
     inputs = fingerprint_inputs(
-        data_uri=data_uri, suite_uri=suite_uri, registry_uri=registry_uri, model_name=model_name
+        data_uri=data_uri,
+        suite_uri=suite_uri,
+        registry_uri=registry_uri,
+        model_name=model_name,
+        pipeline_name="training",
+        run_parameters=run_parameters,
+        pipeline_root=dsl.PIPELINE_ROOT_PLACEHOLDER,
     )
     data_fingerprint = inputs.outputs["data_fingerprint"]
     checked = validate_data(

@@ -195,7 +195,7 @@ def _pipeline_job(
             "time (fingerprint_inputs, register_model...): leave it None (each task's compiled caching) or False"
         )
     with compiled(pipeline, image_registry, image_tag, resources, alerts) as (path, spec):
-        check_params(params or {}, spec)
+        params = check_params(params or {}, spec, pipeline_root)
         _check_images(spec)
         _check_labels(labels or {})
         aiplatform, credentials = _aiplatform(project, location, api_endpoint, api_transport, credentials)
@@ -206,7 +206,7 @@ def _pipeline_job(
                 display_name=display_name,
                 template_path=str(path),
                 pipeline_root=pipeline_root,
-                parameter_values=params or {},
+                parameter_values=params,
                 enable_caching=enable_caching,
                 labels=labels,
                 project=project,

@@ -25,9 +25,10 @@ def batch_predict(
 
     Writes one row per input row: the id columns, `prediction`, `score` (positive-class
     probability for a binary classifier), `model_name`, `model_version`, `run_id` and `scored_at`.
-    The output is written atomically and its row count is checked against the input's. Given a
-    `shard`, scores only that shard (every count-th parquet row group from index), so shards can
-    run in parallel on separate machines (see the batch scoring pipeline).
+    The output is written atomically, never inside the input (refused before any work), and its
+    row count is checked against the input's. Given a `shard`, scores only that shard (every
+    count-th parquet row group from index), so shards can run in parallel on separate machines
+    (see the batch scoring pipeline).
 
     Args:
         model: The model to score with (e.g. resolve_model's output); its sha256 is checked.

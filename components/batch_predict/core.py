@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from components.common import io, prediction
+from components.common import io, locations, parameters, prediction
 from components.common.io import DataError
 from components.common.labels import CLASSIFICATION
 from components.common.logging import logger
@@ -192,7 +192,11 @@ def score_table(
     shard_index: int = 0,
     shard_count: int = 1,
 ) -> ScoringResult:
-    """Score every row of `input_uri` (or of one shard of it) into a parquet file at `output_uri`."""
+    """Score every row of `input_uri` (or of one shard of it) into a parquet file at `output_uri`,
+    which must not equal, contain or sit inside `input_uri`."""
+    parameters.check({"batch_rows": batch_rows, "id_columns": list(run.id_columns)})
+    io.check_shard(shard_index, shard_count)
+    locations.check_outputs({"predictions": output_uri}, {"data": input_uri})
     schema = io.open_dataset(input_uri).schema
     needed = list(dict.fromkeys([*run.id_columns, *(f["name"] for f in metadata["features"])]))
     absent = [name for name in needed if name not in schema.names]

@@ -14,3 +14,12 @@ column or parameter, the value and the rule.
 
 class KeelError(Exception):
     """An error keel-pipelines raises on purpose, with a message meant for the user."""
+
+
+class ParameterError(KeelError, ValueError):
+    """A parameter value that breaks its rule; the message names the parameter, the value and the rule."""
+
+
+def parameter_error(name: str, value: object, rule: str) -> ParameterError:
+    """`parameter 'name' = value: rule`, as a ParameterError."""
+    return ParameterError(f"parameter {name!r} = {value!r}: {rule}")

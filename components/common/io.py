@@ -18,6 +18,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,7 +30,8 @@ import pyarrow.dataset as pa_dataset
 import pyarrow.fs as pa_fs
 import pyarrow.parquet as pq
 
-from components.common.errors import KeelError
+from components.common import leftovers
+from components.common.errors import KeelError, parameter_error
 
 _PARQUET_MAGIC = b"PAR1"
 
@@ -98,18 +100,43 @@ def read_json(uri: str) -> Any:
         raise DataError(f"{uri}: not valid JSON ({error})") from None
 
 
+def _remove_leftovers(fs: pa_fs.FileSystem, parent: str, prefix: str) -> None:
+    """Remove the temporaries of the same target that interrupted writers left (see leftovers); on
+    Cloud Storage an upload appears only once complete, so a temporary object there is a leftover
+    once older than leftovers.STALE_AFTER_S."""
+    if isinstance(fs, pa_fs.LocalFileSystem):
+        leftovers.remove_abandoned(parent, prefix)
+        return
+    cutoff = datetime.now(UTC) - timedelta(seconds=leftovers.STALE_AFTER_S)
+    with contextlib.suppress(OSError):
+        for info in fs.get_file_info(pa_fs.FileSelector(parent, allow_not_found=True)):
+            if info.base_name.startswith(prefix) and info.is_file and info.mtime and info.mtime < cutoff:
+                with contextlib.suppress(OSError):
+                    fs.delete_file(info.path)
+
+
 @contextlib.contextmanager
 def atomic_output(uri: str) -> Iterator[pa.NativeFile]:
-    """A writable stream whose data appears at `uri` only when the block completes without error."""
+    """A writable stream whose data appears at `uri` only when the block completes without error.
+
+    Temporaries of the same target left by writers that were killed are removed first; a live
+    concurrent writer's is never touched (it holds a lock on it until it is renamed into place).
+    """
     fs, path = filesystem(uri)
     parent, name = str(PurePosixPath(path).parent), PurePosixPath(path).name
-    if isinstance(fs, pa_fs.LocalFileSystem):  # GCS has no folders: pyarrow would add `folder/` objects
+    local = isinstance(fs, pa_fs.LocalFileSystem)
+    if local:  # GCS has no folders: pyarrow would add `folder/` objects
         fs.create_dir(parent, recursive=True)
+    _remove_leftovers(fs, parent, f".{name}.tmp-")
     temporary = f"{parent}/.{name}.tmp-{uuid.uuid4().hex}"
     try:
-        with fs.open_output_stream(temporary) as stream:
+        with (
+            fs.open_output_stream(temporary) as stream,
+            leftovers.held(temporary) if local else contextlib.nullcontext(),
+        ):
             yield stream
-        fs.move(temporary, path)
+            stream.close()
+            fs.move(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):
             fs.delete_file(temporary)
@@ -139,6 +166,58 @@ def is_csv(path: str) -> bool:
     return path.lower().endswith((".csv", ".csv.gz"))
 
 
+def check_unique_columns(names: list[str], uri: str) -> None:
+    """DataError naming every column name that `uri` holds more than once."""
+    seen: dict[str, int] = {}
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+    repeated = [f"'{name}' ({count} times)" for name, count in seen.items() if count > 1]
+    if repeated:
+        raise DataError(
+            f"{uri}: duplicated column name(s) {', '.join(repeated)}; rule: every column needs its own "
+            "name (rename or drop the duplicates)"
+        )
+
+
+def _file_columns(fs: pa_fs.FileSystem, path: str) -> list[str]:
+    """The column names of one parquet or CSV file, from its footer or header (no data read)."""
+    with fs.open_input_file(path) as source:
+        if is_csv(path):
+            return pa_csv.open_csv(source).schema.names
+        return pq.ParquetFile(source).schema_arrow.names
+
+
+def _data_files(fs: pa_fs.FileSystem, path: str, info: pa_fs.FileInfo) -> list[str]:
+    """The files of a table: the file itself, or a folder's files (hidden `.`/`_` ones left out)."""
+    if info.type != pa_fs.FileType.Directory:
+        return [path]
+    selector = pa_fs.FileSelector(path, recursive=True)
+    return sorted(
+        f.path for f in fs.get_file_info(selector) if f.is_file and not f.base_name.startswith((".", "_"))
+    )
+
+
+def _check_folder(fs: pa_fs.FileSystem, path: str, info: pa_fs.FileInfo, uri: str) -> None:
+    """For a folder, each of its files: pyarrow reads a folder with the first file's columns, and would
+    silently drop a later file's duplicated one."""
+    if info.type == pa_fs.FileType.Directory:
+        prefix = "gs://" if str(uri).startswith("gs://") else ""
+        for file in _data_files(fs, path, info):
+            with contextlib.suppress(pa.ArrowInvalid, OSError):  # unreadable files fail when read
+                check_unique_columns(_file_columns(fs, file), prefix + file)
+
+
+def _explained(
+    error: Exception, fs: pa_fs.FileSystem, path: str, info: pa_fs.FileInfo, uri: str
+) -> DataError:
+    """A DataError for a table that pyarrow cannot read, naming duplicated columns when they are the cause."""
+    if info.type == pa_fs.FileType.File:
+        with contextlib.suppress(pa.ArrowInvalid, OSError):
+            check_unique_columns(_file_columns(fs, path), uri)
+    _check_folder(fs, path, info, uri)
+    return DataError(f"{uri}: cannot be read as a table ({error})")
+
+
 def _select(table: pa.Table, columns: list[str] | None, uri: str) -> pa.Table:
     if columns is None:
         return table
@@ -162,11 +241,14 @@ def _readable(uri: str) -> tuple[pa_fs.FileSystem, str, pa_fs.FileInfo]:
 
 def open_dataset(uri: str) -> pa_dataset.Dataset:
     """A streaming view (no data read yet) of a parquet file or folder, or a CSV file."""
-    fs, path, _ = _readable(uri)
+    fs, path, info = _readable(uri)
     try:
-        return pa_dataset.dataset(path, filesystem=fs, format="csv" if is_csv(path) else "parquet")
+        dataset = pa_dataset.dataset(path, filesystem=fs, format="csv" if is_csv(path) else "parquet")
     except (pa.ArrowInvalid, OSError) as error:
-        raise DataError(f"{uri}: cannot be read as a table ({error})") from None
+        raise _explained(error, fs, path, info, uri) from None
+    check_unique_columns(dataset.schema.names, uri)
+    _check_folder(fs, path, info, uri)
+    return dataset
 
 
 @dataclass(frozen=True)
@@ -182,23 +264,20 @@ def table_pieces(uri: str) -> list[TablePiece]:
     """The pieces of a parquet file or folder (one per row group) or of a CSV file, in order."""
     fs, path, info = _readable(uri)
     prefix = "gs://" if str(uri).startswith("gs://") else ""
-    if info.type == pa_fs.FileType.Directory:
-        selector = pa_fs.FileSelector(path, recursive=True)
-        files = sorted(
-            f.path for f in fs.get_file_info(selector) if f.is_file and not f.base_name.startswith((".", "_"))
-        )
-    else:
-        files = [path]
+    files = _data_files(fs, path, info)
     pieces = []
     for file in files:
         if is_csv(file):
+            check_unique_columns(_file_columns(fs, file), prefix + file)
             pieces.append(TablePiece(prefix + file, None, None))
             continue
         try:
             with fs.open_input_file(file) as source:
-                metadata = pq.ParquetFile(source).metadata
+                parquet = pq.ParquetFile(source)
+                metadata, names = parquet.metadata, parquet.schema_arrow.names
         except (pa.ArrowInvalid, OSError) as error:
             raise DataError(f"{prefix + file}: cannot be read as parquet ({error})") from None
+        check_unique_columns(names, prefix + file)
         pieces += [
             TablePiece(prefix + file, g, metadata.row_group(g).num_rows)
             for g in range(metadata.num_row_groups)
@@ -206,10 +285,16 @@ def table_pieces(uri: str) -> list[TablePiece]:
     return pieces
 
 
+def check_shard(shard_index: int, shard_count: int) -> None:
+    """ParameterError unless shard `shard_index` of `shard_count` exists."""
+    if not 0 <= shard_index < shard_count:
+        shown = {"index": shard_index, "count": shard_count}
+        raise parameter_error("shard", shown, "expected 0 <= index < count")
+
+
 def shard_pieces(pieces: list[TablePiece], shard_index: int, shard_count: int) -> list[TablePiece]:
     """Shard `shard_index` of `shard_count`: every shard_count-th piece (parquet row group)."""
-    if not 0 <= shard_index < shard_count:
-        raise ValueError(f"shard {shard_index} of {shard_count}: expected 0 <= shard_index < shard_count")
+    check_shard(shard_index, shard_count)
     return pieces[shard_index::shard_count]
 
 
@@ -222,6 +307,8 @@ def rows_of(pieces: list[TablePiece], uri: str) -> int:
 def iter_batches(piece: TablePiece, columns: list[str], batch_rows: int) -> Iterator[pa.RecordBatch]:
     """Stream a piece in batches of at most `batch_rows` rows, holding little more than one batch."""
     fs, path = filesystem(piece.uri)
+    if piece.row_group is None:
+        check_unique_columns(_file_columns(fs, path), piece.uri)
     with fs.open_input_file(path) as source:
         if piece.row_group is None:
             options = pa_csv.ReadOptions(block_size=1 << 22)
@@ -231,6 +318,7 @@ def iter_batches(piece: TablePiece, columns: list[str], batch_rows: int) -> Iter
                     yield batch.slice(start, batch_rows)
             return
         parquet = pq.ParquetFile(source, pre_buffer=False)
+        check_unique_columns(parquet.schema_arrow.names, piece.uri)
         yield from parquet.iter_batches(
             batch_rows, row_groups=[piece.row_group], columns=columns, use_threads=False
         )
@@ -254,20 +342,24 @@ def read_arrow(uri: str, columns: list[str] | None = None) -> pa.Table:
     fs, path, info = _readable(uri)
     try:
         if info.type == pa_fs.FileType.Directory:
+            _check_folder(fs, path, info, uri)
             table = pa_dataset.dataset(path, filesystem=fs, format="parquet").to_table()
         else:
             with fs.open_input_file(path) as source:
                 is_parquet = source.read(4) == _PARQUET_MAGIC
                 source.seek(0)
                 if is_parquet and not is_csv(path):
-                    table = pq.read_table(source)
+                    parquet = pq.ParquetFile(source)
+                    check_unique_columns(parquet.schema_arrow.names, uri)
+                    table = parquet.read()
                 elif is_csv(path):
                     options = pa_csv.ConvertOptions(strings_can_be_null=True)
                     table = pa_csv.read_csv(source, convert_options=options)
                 else:
                     raise DataError(f"{uri}: not a parquet file (no PAR1 header) and not named *.csv")
     except (pa.ArrowInvalid, OSError) as error:
-        raise DataError(f"{uri}: cannot be read as a table ({error})") from None
+        raise _explained(error, fs, path, info, uri) from None
+    check_unique_columns(table.column_names, uri)
     return _select(table, columns, uri)
 
 

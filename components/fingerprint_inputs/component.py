@@ -23,6 +23,9 @@ def fingerprint_inputs(
     suite_uri: str = "",
     registry_uri: str = "",
     model_name: str = "",
+    pipeline_name: str = "",
+    run_parameters: dict = None,
+    pipeline_root: str = "",
 ) -> NamedTuple("Outputs", data_fingerprint=str, suite_fingerprint=str, registry_fingerprint=str):
     """Fingerprints the content a pipeline run reads, so cached tasks rerun exactly when it changed.
 
@@ -33,6 +36,10 @@ def fingerprint_inputs(
     the data; a local file is hashed (sha256); a folder counts every object in it, names included;
     a registry model counts its alias -> version map and each version's sha256.
 
+    Given `run_parameters`, it first checks the run's whole parameter set, by name, before any other
+    task works (a bad `run_date` fails here, not after scoring; an output location inside an input
+    one is refused): the same rules as `keel run`, `keel submit` and `keel schedule create`.
+
     Args:
         data_uri: The table the run reads: parquet file or folder, or CSV; local, /gcs/ or gs://.
         suite_uri: The expectation suite the run validates with (local, /gcs/ or gs://). Empty: the
@@ -40,6 +47,11 @@ def fingerprint_inputs(
         registry_uri: The registry of `model_name`: a local folder or file:// URI, or
             vertex://projects/P/locations/L. Empty: KEEL_HOME's local registry.
         model_name: The registered model the run reads (e.g. its champion). Empty: no registry.
+        pipeline_name: The pipeline whose parameters `run_parameters` are, e.g. `batch_scoring`.
+        run_parameters: Every parameter of the run by name (the pipeline passes them all), checked
+            against components/common/parameters.py's rules. None: nothing checked.
+        pipeline_root: Where the run writes its artifacts (the pipeline passes
+            `dsl.PIPELINE_ROOT_PLACEHOLDER`): an output, which must not sit inside an input.
 
     Returns:
         data: The table as a Dataset artifact, for lineage: its URI is the table's (gs:// on Cloud
@@ -59,6 +71,7 @@ def fingerprint_inputs(
         "model_name": model_name,
     }
     with track("fingerprint_inputs", params=params) as run:
+        core.check_run(pipeline_name, run_parameters, pipeline_root)
         found = core.fingerprint_inputs(data_uri, suite_uri, registry_uri, model_name)
         run.log_params(found.summary(), section="fingerprints")
     if found.data_uri:

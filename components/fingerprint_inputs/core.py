@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
-from components.common import fingerprints, io
+from components.common import fingerprints, io, parameters
 from components.common.config import settings
 from components.common.logging import logger
 from components.common.registry import open_registry
@@ -52,6 +53,13 @@ def parquet_rows(uri: str) -> int | None:
         logger.warning("fingerprints: no row count for %s (%s)", uri, error)
         return None
     return None if any(piece.rows is None for piece in pieces) else sum(piece.rows for piece in pieces)
+
+
+def check_run(pipeline_name: str, run_parameters: dict[str, Any] | None, pipeline_root: str = "") -> None:
+    """Check a run's whole parameter set before any work (components.common.parameters); a pipeline
+    passes its parameters as a dict, where KFP turns every value into text: typed ones are read back."""
+    if run_parameters is not None:
+        parameters.check_pipeline(pipeline_name, parameters.decoded(run_parameters), pipeline_root)
 
 
 def fingerprint_inputs(

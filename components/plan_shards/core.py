@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from components.common import io
+from components.common import io, parameters
 
 SHARD_MINUTES = 5.0
 ROWS_PER_SECOND = 50_000  # scoring, the slower step on the sample data and model (benchmarks/run.py)
@@ -36,11 +36,9 @@ def target_rows(
     rows_per_shard: int = 0, shard_minutes: float = SHARD_MINUTES, rows_per_second: float = ROWS_PER_SECOND
 ) -> int:
     """Rows per shard: `rows_per_shard` when given, else what `shard_minutes` of work at `rows_per_second` is."""
-    if rows_per_shard < 0 or shard_minutes <= 0 or rows_per_second <= 0:
-        raise ValueError(
-            f"rows_per_shard={rows_per_shard}, shard_minutes={shard_minutes}, rows_per_second={rows_per_second}: "
-            "expected rows_per_shard >= 0 (0: from the duration), shard_minutes > 0 and rows_per_second > 0"
-        )
+    parameters.check(
+        {"rows_per_shard": rows_per_shard, "shard_minutes": shard_minutes, "rows_per_second": rows_per_second}
+    )
     return rows_per_shard or max(1, int(shard_minutes * 60 * rows_per_second))
 
 
@@ -52,8 +50,7 @@ def plan(
     rows_per_second: float = ROWS_PER_SECOND,
 ) -> ShardPlan:
     """As many shards as the target size asks for, but no more than pieces or `max_shards`."""
-    if max_shards < 1:
-        raise ValueError(f"max_shards={max_shards}: expected at least 1")
+    parameters.check({"max_shards": max_shards})
     target = target_rows(rows_per_shard, shard_minutes, rows_per_second)
     pieces = io.table_pieces(uri)
     rows = io.rows_of(pieces, uri)

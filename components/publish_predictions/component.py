@@ -30,11 +30,13 @@ def publish_predictions(
 
     Args:
         parts: The scored shards (batch_predict outputs, collected from the ParallelFor).
-        output_uri: Where predictions are published: a local folder, /gcs/ path or gs:// URI.
-        run_date: The partition date, YYYY-MM-DD. Empty: the schedule time's date, else today (UTC).
+        output_uri: Where predictions are published: a local folder, /gcs/ path or gs:// URI. It must
+            not equal, contain or sit inside `data_uri` (refused before any work).
+        run_date: The partition date, YYYY-MM-DD (a real date; checked before any work). Empty: the
+            schedule time's date, else today (UTC).
         schedule_time: The pipeline's schedule time (the pipeline passes Vertex's placeholder).
         data_uri: The table that was scored, whose row count the output must match. Empty: not checked.
-        min_score_std: The smallest standard deviation of `score` that counts as not collapsed.
+        min_score_std: The smallest standard deviation of `score` that counts as not collapsed (>= 0).
 
     Returns:
         predictions: The published file as a Dataset artifact of the run (its URI is the file's,
@@ -44,17 +46,21 @@ def publish_predictions(
         uri: The published file.
         run_date: The partition date used.
     """
-    from components.common import io
     from components.common.logging import logger
     from components.common.tracking import track
     from components.publish_predictions import core
 
-    day = core.run_date(run_date, schedule_time)
-    expected_rows = io.open_dataset(data_uri).count_rows() if data_uri else -1
     classification = all(part.metadata.get("task", "classification") == "classification" for part in parts)
-    with track("publish_predictions", params={"output_uri": output_uri, "run_date": day}) as run:
-        published = core.publish(
-            [part.path for part in parts], output_uri, day, expected_rows, classification, min_score_std
+    params = {"output_uri": output_uri, "run_date": run_date, "schedule_time": schedule_time}
+    with track("publish_predictions", params=params) as run:
+        published = core.publish_scored(
+            [part.path for part in parts],
+            output_uri,
+            run_date,
+            schedule_time,
+            data_uri,
+            classification,
+            min_score_std,
         )
         run.report_metrics(published.metrics(), metrics)
     predictions.uri = (

@@ -9,19 +9,17 @@ rerun for the same date replaces the output and a failed run leaves the previous
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from components.common import io
+from components.common import io, locations, parameters
 from components.common.errors import KeelError
 
 PREDICTIONS_FILE = "predictions.parquet"
 BATCH_ROWS = 100_000
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class PredictionCheckError(KeelError, ValueError):
@@ -48,9 +46,7 @@ class Published:
 def run_date(explicit: str = "", schedule_time: str = "") -> str:
     """The partition date: `explicit` if given, else the schedule time's date (Vertex), else today (UTC)."""
     if explicit:
-        if not _DATE.fullmatch(explicit):
-            raise ValueError(f"run_date {explicit!r}: expected YYYY-MM-DD")
-        date.fromisoformat(explicit)
+        parameters.check({"run_date": explicit})
         return explicit
     try:  # set by Vertex for scheduled runs; locally it stays a placeholder that does not parse
         return datetime.fromisoformat(schedule_time.replace("Z", "+00:00")).date().isoformat()
@@ -81,6 +77,24 @@ class _ScoreStats:
     @property
     def std(self) -> float:
         return math.sqrt(max(self.squares / self.rows - self.mean**2, 0.0))
+
+
+def publish_scored(
+    parts: list[str],
+    output_uri: str,
+    explicit_date: str = "",
+    schedule_time: str = "",
+    data_uri: str = "",
+    classification: bool = True,
+    min_score_std: float = 0.001,
+) -> Published:
+    """The component's work: check the parameters and that `output_uri` is not inside `data_uri`, then
+    publish `parts` under the run date (see `run_date`), expecting as many rows as `data_uri` has."""
+    parameters.check({"output_uri": output_uri, "run_date": explicit_date, "min_score_std": min_score_std})
+    locations.check_outputs({"output_uri": output_uri}, {"data_uri": data_uri})
+    day = run_date(explicit_date, schedule_time)
+    expected_rows = io.open_dataset(data_uri).count_rows() if data_uri else -1
+    return publish(parts, output_uri, day, expected_rows, classification, min_score_std)
 
 
 def publish(

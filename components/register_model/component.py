@@ -40,6 +40,7 @@ def register_model(
         registry_uri: A local folder or file:// URI (the embedded registry), or
             vertex://projects/P/locations/L for Vertex AI Model Registry (the model folder must then
             be on gs://, as pipeline artifacts are on Vertex). Empty: KEEL_HOME's local registry.
+            A local registry folder must not equal, contain or sit inside the model folder.
         metrics_json: The model's evaluation metrics as JSON (evaluate_model's `metrics_json`).
         promote: Make this version the champion (select_model's `promote`).
         pipeline_run_id: Recorded with the version (the pipeline passes its job uuid).

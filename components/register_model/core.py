@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from components.common import locations, parameters
 from components.common.registry import CHAMPION, ModelVersion, Registry, RegistryError
 from components.common.revision import code_revision
 
@@ -31,7 +32,11 @@ def register(
 ) -> Registration:
     """Always register (for lineage); move `champion` (and `previous`) to it only if `promote`.
 
-    The labels record the code revision that registers it (components.common.revision) as well."""
+    The labels record the code revision that registers it (components.common.revision) as well.
+    Refused before any work: a bad model name, or a registry folder that equals, contains or sits
+    inside the model folder (a Vertex registry holds no folder)."""
+    parameters.check({"model_name": name})
+    locations.check_outputs({"registry_uri": registry.uri}, {"model": model_folder})
     metrics = json.loads(metrics_json) if metrics_json else {}
     labels = {**code_revision(), **(labels or {})}
     version = registry.register(

@@ -7,7 +7,7 @@ A threshold spec per metric may hold:
   - `lower_bound` / `upper_bound`: value thresholds, absolute limits the challenger must respect;
   - `min_improvement`: a change threshold, how much better than the champion the challenger must be,
     in the metric's own direction (higher is better for AUC, accuracy...; lower for log loss, RMSE...;
-    set `higher_is_better` for metrics not listed in HIGHER_IS_BETTER / LOWER_IS_BETTER).
+    set `higher_is_better` for other metrics; the rules are in components.common.thresholds).
 Rules: no thresholds, no promotion. Cold start (no champion): promote only when value thresholds
 are set and all pass. With a champion: promote only when all value thresholds pass and change
 thresholds are set and all pass. Every decision carries its reason and the checks behind it.
@@ -18,15 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.common.errors import KeelError
+from components.common.thresholds import ThresholdError, check_thresholds, higher_is_better
 
-HIGHER_IS_BETTER = {"roc_auc", "pr_auc", "accuracy", "precision", "recall", "f1", "r2"}
-LOWER_IS_BETTER = {"log_loss", "rmse", "mae", "brier"}
-_KEYS = {"lower_bound", "upper_bound", "min_improvement", "higher_is_better"}
-
-
-class ThresholdError(KeelError, ValueError):
-    """A threshold specification that cannot be applied."""
+__all__ = ["Check", "Decision", "ThresholdError", "decide"]
 
 
 @dataclass(frozen=True)
@@ -65,29 +59,6 @@ class Decision:
         return "\n".join(lines) + "\n"
 
 
-def _higher_is_better(metric: str, spec: dict[str, Any]) -> bool:
-    if "higher_is_better" in spec:
-        return bool(spec["higher_is_better"])
-    if metric in HIGHER_IS_BETTER or metric in LOWER_IS_BETTER:
-        return metric in HIGHER_IS_BETTER
-    if "min_improvement" in spec:
-        raise ThresholdError(
-            f"threshold on {metric!r}: direction unknown; set higher_is_better true or false"
-        )
-    return True
-
-
-def validate_thresholds(thresholds: dict[str, Any]) -> None:
-    for metric, spec in thresholds.items():
-        if not isinstance(spec, dict) or not spec or set(spec) - _KEYS:
-            raise ThresholdError(
-                f"threshold on {metric!r}: expected a mapping with keys among {sorted(_KEYS)}"
-            )
-        if spec.get("min_improvement", 0) < 0:
-            raise ThresholdError(f"threshold on {metric!r}: min_improvement must be >= 0")
-        _higher_is_better(metric, spec)
-
-
 def _value_checks(challenger: dict[str, float], thresholds: dict[str, Any]) -> list[Check]:
     checks = []
     for metric, spec in thresholds.items():
@@ -110,7 +81,7 @@ def _change_checks(
     for metric, spec in thresholds.items():
         if "min_improvement" not in spec:
             continue
-        higher = _higher_is_better(metric, spec)
+        higher = higher_is_better(metric, spec)
         new, old = challenger.get(metric), champion.get(metric)
         rule = f"{'+' if higher else '-'}{spec['min_improvement']} vs champion"
         if new is None or old is None:
@@ -130,9 +101,9 @@ def decide(
     challenger: dict[str, float], champion: dict[str, float] | None, thresholds: dict[str, Any]
 ) -> Decision:
     """Promote the challenger or keep the champion; see the module docstring for the rules."""
+    check_thresholds(thresholds)
     if not thresholds:
         return Decision(False, "No thresholds configured: a model is never promoted without one.")
-    validate_thresholds(thresholds)
     value_checks = _value_checks(challenger, thresholds)
     if champion is None:
         if not value_checks:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from components.common import io, labels
+from components.common import io, labels, parameters
 from components.common.io import DataError
 from components.common.logging import logger
 
@@ -42,8 +42,7 @@ def split(
     """
     from sklearn.model_selection import train_test_split
 
-    if not 0 < test_fraction < 1:
-        raise ValueError(f"test_fraction must be between 0 and 1 (exclusive), got {test_fraction}")
+    _check(label, test_fraction, seed, key_column)
     values = labels.label_values(frame, label, source)
     if key_column:
         return _split_by_key(frame, key_column, test_fraction, source)
@@ -60,6 +59,10 @@ def split(
     except ValueError as error:
         raise DataError(f"{source}: cannot split by label '{label}' ({error}); try stratify=False") from None
     return Split(frame.iloc[sorted(train_rows)], frame.iloc[sorted(test_rows)], stratified)
+
+
+def _check(label: str, test_fraction: float, seed: int, key_column: str) -> None:
+    parameters.check({"label": label, "test_fraction": test_fraction, "seed": seed, "key_column": key_column})
 
 
 def _split_by_key(frame: pd.DataFrame, key_column: str, test_fraction: float, source: str) -> Split:
@@ -82,7 +85,8 @@ def split_table(
     stratify: bool = True,
     key_column: str = "",
 ) -> Split:
-    """Read the table at `data_uri` and split it (see `split`)."""
+    """Read the table at `data_uri` and split it (see `split`); the parameters are checked first."""
+    _check(label, test_fraction, seed, key_column)
     return split(io.read_table(data_uri), label, test_fraction, seed, stratify, data_uri, key_column)
 
 

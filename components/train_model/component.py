@@ -39,7 +39,8 @@ def train_model(
         estimator: The import path of a scikit-learn-compatible estimator class, as `module:Class`
             (or `module.Class`), e.g. `sklearn.linear_model:LogisticRegression`,
             `sklearn.ensemble:HistGradientBoostingRegressor` (regression) or `lightgbm:LGBMClassifier`
-            (when installed in the image).
+            (when installed in the image). Anything but a class with fit, predict and get_params is
+            refused before it is called.
         hyperparameters: Keyword arguments of the estimator class (or of `train_function`).
             `random_state` defaults to `seed` when the estimator has one.
         train_function: For frameworks that are not scikit-learn-like: `module:function`, called as

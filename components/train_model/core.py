@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from components.common import inputs, io, labels, model_files
+from components.common import inputs, io, labels, model_files, parameters
+from components.common.errors import parameter_error
 from components.common.io import DataError
 from components.common.logging import logger
 
@@ -69,17 +70,57 @@ class TrainedModel:
 
 
 def import_object(path: str, what: str) -> Any:
-    """The object named by `module:name` (or `module.name`); ValueError naming `what` if there is none."""
+    """The object named by `module:name` (or `module.name`); ParameterError naming `what` if there is none.
+
+    Importing runs the module's top-level code, as any import does; nothing found in it is called here.
+    """
     module_name, _, name = path.partition(":") if ":" in path else path.rpartition(".")
     if not module_name or not name:
-        raise ValueError(f"{what} '{path}': expected an import path like 'package.module:Name'")
+        raise parameter_error(what, path, "expected an import path like 'package.module:Name'")
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
-        raise ValueError(f"{what} '{path}': cannot import module '{module_name}' ({error})") from None
+        raise parameter_error(what, path, f"cannot import module '{module_name}' ({error})") from None
     if not hasattr(module, name):
-        raise ValueError(f"{what} '{path}': module '{module_name}' has no attribute '{name}'")
+        raise parameter_error(what, path, f"module '{module_name}' has no attribute '{name}'")
     return getattr(module, name)
+
+
+ESTIMATOR_METHODS = ("fit", "predict", "get_params")
+
+
+def estimator_class(path: str) -> type:
+    """The class at `path`, refused unless it is an estimator (a class with ESTIMATOR_METHODS, the
+    scikit-learn API). Nothing is called before this holds; to run your own code, use `train_function`."""
+    found = import_object(path, "estimator")
+    rule = "rule: an estimator is a class with fit, predict and get_params (scikit-learn API); to run your own code, use train_function"
+    if not inspect.isclass(found):
+        raise parameter_error("estimator", path, f"is a {type(found).__name__}, not a class ({rule})")
+    lacking = [method for method in ESTIMATOR_METHODS if inspect.getattr_static(found, method, None) is None]
+    if lacking:
+        raise parameter_error(
+            "estimator", path, f"class {found.__name__} has no {', '.join(lacking)} ({rule})"
+        )
+    return found
+
+
+def check_spec(spec: TrainingSpec) -> None:
+    """Refuse a spec before any work: every parameter's rule, and an estimator that is not one."""
+    chosen = {"train_function": spec.train_function} if spec.train_function else {"estimator": spec.estimator}
+    parameters.check(
+        {
+            "label": spec.label,
+            "hyperparameters": dict(spec.hyperparameters),
+            "id_columns": list(spec.id_columns),
+            "seed": spec.seed,
+            **chosen,
+        }
+    )
+    if spec.train_function:
+        if not callable(import_object(spec.train_function, "train_function")):
+            raise parameter_error("train_function", spec.train_function, "is not a function")
+    else:
+        estimator_class(spec.estimator)
 
 
 def _feature_type(values: pd.Series) -> str | None:
@@ -192,17 +233,13 @@ def restore_integers(estimator_class: Any, hyperparameters: dict[str, Any]) -> d
 
 def build_estimator(spec: TrainingSpec) -> Any:
     """The estimator named by `spec.estimator` with the hyperparameters, random_state = seed if it has one."""
-    estimator_class = import_object(spec.estimator, "estimator")
+    found = estimator_class(spec.estimator)
     try:
-        estimator = estimator_class(**restore_integers(estimator_class, spec.hyperparameters))
+        estimator = found(**restore_integers(found, spec.hyperparameters))
     except TypeError as error:
-        raise ValueError(
-            f"estimator '{spec.estimator}' rejected hyperparameters {spec.hyperparameters} ({error})"
+        raise parameter_error(
+            "hyperparameters", spec.hyperparameters, f"rejected by estimator '{spec.estimator}' ({error})"
         ) from None
-    if not all(hasattr(estimator, method) for method in ("fit", "predict", "get_params")):
-        raise ValueError(
-            f"estimator '{spec.estimator}' is not scikit-learn-compatible (needs fit, predict, get_params)"
-        )
     if "random_state" in estimator.get_params() and "random_state" not in spec.hyperparameters:
         estimator.set_params(random_state=spec.seed)
     return estimator
@@ -271,6 +308,7 @@ def train(
     frame: pd.DataFrame, spec: TrainingSpec, training_data: dict[str, Any] | None = None, source: str = "data"
 ) -> TrainedModel:
     """Train on `frame` as `spec` says; `training_data` (uri, sha256, rows) goes into the metadata as is."""
+    check_spec(spec)
     y = labels.label_values(frame, spec.label, source)
     features, excluded = select_features(frame, spec, source)
     x = frame[[feature["name"] for feature in features]]
@@ -302,7 +340,9 @@ def train(
 
 
 def train_table(data_uri: str, spec: TrainingSpec, record_uri: str = "") -> TrainedModel:
-    """Read the table at `data_uri` and train on it; `record_uri` (default `data_uri`) is the URI recorded."""
+    """Read the table at `data_uri` and train on it; `record_uri` (default `data_uri`) is the URI recorded.
+    The spec is checked before the table is read."""
+    check_spec(spec)
     frame = io.read_table(data_uri)
     if frame.empty:
         raise DataError(f"{data_uri}: no rows to train on")

@@ -189,6 +189,24 @@ def test_atomic_write_leaves_only_the_target(run, storage: FakeCloudStorage, api
     assert [r.path for r in api.calls("DELETE", "/o/")] == [f"/storage/v1/b/keel-data/o/{temporary}"]
 
 
+def test_the_next_write_removes_stale_temporary_objects_of_the_same_target(run, storage: FakeCloudStorage):
+    # A killed writer's upload is never completed, so it leaves no object; one killed between the
+    # end of its upload and the move leaves its temporary object, which a live writer never keeps long.
+    stale, fresh, other = (
+        f"out/.{name}.tmp-{tag * 32}" for name, tag in [("d", "a"), ("d", "b"), ("e", "c")]
+    )
+    for name in (stale, fresh, other):
+        storage.put(BUCKET, name, b"a temporary")
+    for name in (stale, other):
+        storage.objects[BUCKET, name][0].update(
+            timeCreated="2020-01-01T00:00:00Z", updated="2020-01-01T00:00:00Z"
+        )
+
+    run(io.write_bytes, f"{ROOT}/out/d", b"new")
+    assert storage.names(BUCKET) == sorted([fresh, other, "out/d"])
+    assert _data(storage, "out/d") == b"new"
+
+
 def test_table_pieces_and_batches_of_a_parquet_object(run, storage: FakeCloudStorage, api: FakeVertexAPI):
     table = pa.table({"n": list(range(10)), "s": [f"row {i}" for i in range(10)]})
     buffer = _bytes_io.BytesIO()

@@ -130,6 +130,23 @@ def test_load_checks_the_registered_sha256_through_the_gcs_mount(gcs, registry):
         registry.load("churn", "default")
 
 
+def test_a_version_without_keels_record_is_listed_as_damaged_and_never_loaded(api, gcs, registry):
+    for run in (1, 2):
+        registry.register("churn", f"gs://bucket/models/run-{run}")
+    registry.promote("churn", 1)
+    api.models["churn"][0]["versionDescription"] = "uploaded by hand"  # v1, the champion
+
+    first, second = registry.versions("churn")
+    assert "not keel's JSON record" in first.damaged and "champion" in first.aliases
+    assert not second.damaged and registry.verify("churn")[1][1] == ""
+    with pytest.raises(
+        model_files.ModelIntegrityError, match="version 1 is damaged: the version description"
+    ):
+        registry.load("churn", "champion")
+    with pytest.raises(RegistryError, match="version 1 is damaged"):
+        registry.set_alias("churn", "staging", 1)
+
+
 def test_model_folders_off_cloud_storage_and_other_models_are_refused(api, gcs, tmp_path):
     pinned = vertex_registry(api, gcs, f"vertex://projects/{PROJECT}/locations/{LOCATION}/models/churn")
     local_folder = save_model(tmp_path / "not-on-gcs", strength=1.0)

@@ -37,13 +37,13 @@ def unlabelled(tmp_path: Path) -> str:
 @pytest.fixture
 def registry(tmp_path: Path, trained: training.TrainedModel):
     registry = open_registry(str(tmp_path / "registry"))
-    for version in (1, 2, 3):
+    for version in (1, 2, 3, 4):
         folder = str(tmp_path / f"m{version}")
         training.save(trained, folder)
         registry.register("churn", folder)
-    registry.promote("churn", 2)
-    registry.promote("churn", 3)  # champion v3, previous v2, v1 older
-    return registry
+    for version in (1, 2, 3):
+        registry.promote("churn", version)  # champion v3, previous v2, v1 champion before
+    return registry  # v4: a challenger selection never promoted
 
 
 def _corrupt(registry, version: int) -> None:
@@ -56,7 +56,7 @@ def test_resolution_prefers_the_champion(registry, unlabelled: str):
     assert chosen.version.version == 3 and not chosen.fell_back
 
 
-def test_resolution_falls_back_through_previous_then_older_versions(registry, unlabelled: str):
+def test_resolution_falls_back_through_previous_then_earlier_champions_only(registry, unlabelled: str):
     sample = io.read_table(unlabelled).head(50)
     _corrupt(registry, 3)
     assert resolve(registry, "churn", sample).version.version == 2
@@ -66,11 +66,13 @@ def test_resolution_falls_back_through_previous_then_older_versions(registry, un
     assert [(a.ref, a.usable) for a in chosen.attempts] == [
         ("champion", False),
         ("previous", False),
-        ("v1", True),
+        ("v1 (champion before)", True),
     ]
     _corrupt(registry, 1)
-    with pytest.raises(NoUsableModelError, match="no usable version of model 'churn'"):
+    with pytest.raises(NoUsableModelError, match="not tried: v4, never champion"):
         resolve(registry, "churn", sample)
+    chosen = resolve(registry, "churn", sample, fallback_to_unpromoted=True)
+    assert chosen.version.version == 4 and chosen.attempts[-1].ref == "v4 (never champion)"
 
 
 def test_a_model_that_cannot_predict_on_the_input_is_not_used(registry, unlabelled: str):

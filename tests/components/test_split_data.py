@@ -63,5 +63,7 @@ def test_label_with_nulls_is_refused(sample):
 
 @pytest.mark.parametrize("fraction", [0, 1, 1.5])
 def test_test_fraction_must_be_a_share(sample, fraction):
-    with pytest.raises(ValueError, match="test_fraction must be between 0 and 1"):
+    with pytest.raises(
+        ValueError, match=f"parameter 'test_fraction' = {fraction}: must be a number between 0 and 1"
+    ):
         core.split(sample, "churned", test_fraction=fraction)

@@ -183,7 +183,7 @@ def test_classifier_on_a_continuous_label_is_refused(parts):
             "module 'sklearn.ensemble' has no attribute 'NoSuchForest'",
         ),
         ({"estimator": "HistGradientBoostingClassifier"}, "expected an import path"),
-        ({"hyperparameters": {"depth": 3}}, "rejected hyperparameters {'depth': 3}"),
+        ({"hyperparameters": {"depth": 3}}, "'hyperparameters' = {'depth': 3}: rejected by estimator"),
         ({"id_columns": ("cust_id",)}, r"id column\(s\) cust_id not found"),
     ],
 )

@@ -31,29 +31,34 @@ __all__ = [
     "Registry",
     "RegistryError",
     "VertexRegistry",
+    "check_registry_uri",
     "open_registry",
 ]
 
 _VERTEX_URI = re.compile(r"vertex://projects/([^/]+)/locations/([^/]+)(?:/models/([^/]+))?/?")
 
 
-def open_registry(uri: str, **options: Any) -> Registry:
-    """The registry named by `uri`: a local path or file:// URI (LocalRegistry), or
-    vertex://projects/P/locations/L[/models/NAME] (VertexRegistry, `options` passed to it)."""
+def check_registry_uri(uri: str) -> str:
+    """`uri` if it names a registry (see `open_registry`); ValueError saying what it should be."""
     uri = str(uri)
     if uri.startswith("vertex://"):
-        match = _VERTEX_URI.fullmatch(uri)
-        if not match:
+        if not _VERTEX_URI.fullmatch(uri):
             raise ValueError(
                 f"registry URI {uri!r}: expected vertex://projects/P/locations/L or "
                 "vertex://projects/P/locations/L/models/NAME"
             )
-        return VertexRegistry(*match.groups(), **options)
-    if uri.startswith("file://"):
-        uri = uri.removeprefix("file://")
-    elif "://" in uri or not uri:
+    elif "://" in uri.removeprefix("file://") or not uri.removeprefix("file://"):
         raise ValueError(
             f"registry URI {uri!r}: expected a local folder, file:///path or "
             "vertex://projects/P/locations/L[/models/NAME]"
         )
-    return LocalRegistry(uri, **options)
+    return uri
+
+
+def open_registry(uri: str, **options: Any) -> Registry:
+    """The registry named by `uri`: a local path or file:// URI (LocalRegistry), or
+    vertex://projects/P/locations/L[/models/NAME] (VertexRegistry, `options` passed to it)."""
+    uri = check_registry_uri(uri)
+    if uri.startswith("vertex://"):
+        return VertexRegistry(*_VERTEX_URI.fullmatch(uri).groups(), **options)
+    return LocalRegistry(uri.removeprefix("file://"), **options)

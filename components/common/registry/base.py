@@ -3,6 +3,10 @@
 A backend implements four primitives (`_add_version`, `_versions`, `_update_aliases` and, when its
 model folders are not plain local paths, `_readable_folder`); everything else lives here once.
 
+A version whose record or model folder cannot be read is listed as damaged, with the reason
+(`ModelVersion.damaged`), instead of making the whole model unreadable: it is never loaded or
+promoted, and `verify` checks every version's record and model file.
+
 Aliases: `champion` serves, `previous` is the fallback, any other name is free. The promotion
 history is kept as aliases too, `promoted-<n>` on the version chosen by the n-th promotion still on
 record, so both backends store it the same way (Vertex shows it in the console). Its last entry is
@@ -20,6 +24,7 @@ from typing import Any
 
 from components.common import model_files
 from components.common.errors import KeelError
+from components.common.io import DataError
 
 CHAMPION = "champion"
 PREVIOUS = "previous"
@@ -44,7 +49,8 @@ class ModelVersion:
 
     `uri` is the version's model folder (model.joblib + metadata.json), `sha256` the model file's
     digest recorded at registration, `metadata` the folder's metadata.json, `labels` lineage such as
-    the ClearML task id and the pipeline run id, `created_at` an ISO 8601 UTC time.
+    the ClearML task id and the pipeline run id, `created_at` an ISO 8601 UTC time. `damaged` says
+    why the version's record or model folder cannot be used (empty when it can).
     """
 
     name: str
@@ -56,6 +62,48 @@ class ModelVersion:
     aliases: list[str] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)
     created_at: str = ""
+    damaged: str = ""
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _record_problem(name: str, number: int, record: Any) -> str:
+    """Why `record` (a version's stored fields) is not a sound record of version `number`; "" if it is."""
+    if not isinstance(record, dict):
+        return f"the record is a {type(record).__name__}, not an object"
+    if record.get("name", name) != name or record.get("version", number) != number:
+        return f"the record is of {record.get('name')!r} version {record.get('version')!r}"
+    if not isinstance(record.get("sha256"), str) or not _SHA256.fullmatch(record["sha256"]):
+        return f"the record has no valid sha256 ({record.get('sha256')!r})"
+    for key in ("metadata", "metrics", "labels"):
+        if not isinstance(record.get(key, {}), dict):
+            return f"the record's {key} is not an object"
+    numbers = record.get("metrics", {}).values()
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in numbers):
+        return "the record's metrics are not all numbers"
+    return ""
+
+
+def version_from_record(
+    name: str, number: int, record: Any, uri: str, aliases: list[str], created_at: str = "", problem: str = ""
+) -> ModelVersion:
+    """The ModelVersion a stored record describes, or a damaged one saying what is wrong with it
+    (or `problem`, found by the backend: an unreadable record or model folder)."""
+    problem = problem or _record_problem(name, number, record) or ("" if uri else "no model folder recorded")
+    if problem:
+        return ModelVersion(name, number, uri, sha256="", aliases=aliases, damaged=problem)
+    return ModelVersion(
+        name=name,
+        version=number,
+        uri=uri,
+        sha256=record["sha256"],
+        metadata=record.get("metadata", {}),
+        metrics={key: float(value) for key, value in record.get("metrics", {}).items()},
+        aliases=aliases,
+        labels={key: str(value) for key, value in record.get("labels", {}).items()},
+        created_at=str(record.get("created_at", created_at)),
+    )
 
 
 def parse_ref(ref: int | str) -> int | str:
@@ -95,6 +143,12 @@ def _history(aliases: Aliases) -> History:
         for alias, version in aliases.items()
         if (match := _HISTORY_ALIAS.fullmatch(alias))
     )
+
+
+def promotion_history(aliases: Aliases) -> list[int]:
+    """The versions that were champion, in the order of their promotions still on record (the
+    champion last); a rolled-back version is not among them."""
+    return [version for _, version in _history(aliases)]
 
 
 def _appended(history: History, version: int) -> History:
@@ -230,22 +284,34 @@ class Registry(ABC):
             f"{self.uri}: model {name!r} has no alias {wanted!r} (aliases: {known or 'none'})"
         )
 
+    def _sound(self, name: str, ref: int | str, action: str) -> ModelVersion:
+        found = self.get(name, ref)
+        if found.damaged:
+            raise RegistryError(
+                f"{self.uri}: model {name!r} version {found.version} is damaged ({found.damaged}); cannot {action}"
+            )
+        return found
+
     def set_alias(self, name: str, alias: str, version: int | str) -> ModelVersion:
-        """Point `alias` at `version` (moving it from any other version)."""
+        """Point `alias` at `version` (moving it from any other version); a damaged one is refused."""
         check_alias(alias)
-        target = self.get(name, version).version
+        target = self._sound(name, version, f"point {alias!r} at it").version
         self._update_aliases(name, lambda aliases: {**aliases, alias: target})
         return self.get(name, target)
 
     def promote(self, name: str, version: int | str) -> ModelVersion:
-        """Make `version` the champion; the old champion, if any and different, becomes previous."""
-        target = self.get(name, version).version
+        """Make `version` the champion; the old champion, if any and different, becomes previous.
+        A damaged version is refused."""
+        target = self._sound(name, version, "promote it").version
         self._update_aliases(name, lambda aliases: promoted(aliases, target))
         return self.get(name, CHAMPION)
 
     def rollback(self, name: str) -> ModelVersion:
-        """Move champion back to previous; previous moves one promotion further back, or goes."""
-        self.versions(name)
+        """Move champion back to previous; previous moves one promotion further back, or goes.
+        A damaged previous version is refused."""
+        target = _aliases_of(self.versions(name)).get(PREVIOUS)
+        if target is not None:
+            self._sound(name, target, "roll back to it")
         self._update_aliases(name, lambda aliases: rolled_back(aliases, f"{self.uri}: model {name!r}"))
         return self.get(name, CHAMPION)
 
@@ -253,9 +319,27 @@ class Registry(ABC):
         """The model and its metadata, refused (ModelIntegrityError) unless its sha256 is the registered one."""
         found = self.get(name, ref)
         where = f"{self.uri}: model {name!r} version {found.version}"
+        if found.damaged:
+            raise model_files.ModelIntegrityError(f"{where} is damaged: {found.damaged}")
         if not found.sha256:
             raise model_files.ModelIntegrityError(f"{where}: no sha256 was recorded; refusing to load")
         try:
             return model_files.load(self._readable_folder(found.uri), found.sha256)
         except model_files.ModelIntegrityError as error:
             raise model_files.ModelIntegrityError(f"{where}: {error}") from None
+
+    def verify(self, name: str) -> list[tuple[ModelVersion, str]]:
+        """Every version of `name` with what is wrong with it ("" when sound): a record that cannot be
+        read, no sha256, a model file that is missing or does not match it, unreadable metadata."""
+        return [(found, self._problem(found)) for found in self.versions(name)]
+
+    def _problem(self, found: ModelVersion) -> str:
+        if found.damaged:
+            return found.damaged
+        try:
+            folder = self._readable_folder(found.uri)
+            model_files.verify(folder, found.sha256)
+            model_files.read_metadata(folder)
+        except (model_files.ModelIntegrityError, DataError, OSError) as error:
+            return str(error)
+        return ""

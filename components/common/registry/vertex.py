@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from components.common.logging import logger
-from components.common.registry.base import Aliases, ModelVersion, Registry
+from components.common.registry.base import Aliases, ModelVersion, Registry, version_from_record
 
 _LABEL_INVALID = re.compile(r"[^a-z0-9_-]")
 _SKLEARN_IMAGE_VERSION = re.compile(r"sklearn-cpu\.(\d+)-(\d+):")
@@ -181,22 +181,22 @@ class VertexRegistry(Registry):
             registry.add_version_aliases(aliases, str(version))
 
     def _to_model_version(self, name: str, info: Any) -> ModelVersion:
-        """A ModelVersion from a Vertex model version (a `VersionInfo` or a `Model` resource)."""
+        """A ModelVersion from a Vertex model version (a `VersionInfo` or a `Model` resource); damaged
+        when its description is not keel's record (e.g. a version not registered by keel)."""
         try:
-            recorded = json.loads(info.version_description or "{}")
-        except json.JSONDecodeError:
-            recorded = {}  # a version not registered by keel: no recorded sha256, so never loaded
+            recorded, problem = json.loads(info.version_description or "{}"), ""
+        except json.JSONDecodeError as error:
+            recorded, problem = None, f"the version description is not keel's JSON record ({error})"
         created = info.version_create_time
-        return ModelVersion(
-            name=name,
-            version=int(info.version_id),
-            uri=recorded.get("uri", ""),
-            sha256=recorded.get("sha256", ""),
-            metadata=recorded.get("metadata", {}),
-            metrics=recorded.get("metrics", {}),
-            aliases=sorted(info.version_aliases),
-            labels=recorded.get("labels", {}),
-            created_at=created.isoformat() if created else "",
+        uri = recorded.get("uri", "") if isinstance(recorded, dict) else ""
+        return version_from_record(
+            name,
+            int(info.version_id),
+            recorded,
+            str(uri),
+            sorted(info.version_aliases),
+            created.isoformat() if created else "",
+            problem,
         )
 
 
