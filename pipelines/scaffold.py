@@ -139,7 +139,7 @@ def new_use_case(
 
     The package is the folder's name (`-` read as `_`); the model name defaults to it."""
     from components.common.registry.base import check_model_name
-    from components.validate_data import core as validation
+    from components.validate_data.suite_builder import build_suite
 
     _cookiecutter()  # the extra first: a missing one is said before any other check
     folder = Path(folder).absolute()
@@ -168,7 +168,7 @@ def new_use_case(
         "keel_version": __version__,
     }
     # A label that is a quantity is held to a range like any number, not to the values it had.
-    suite = validation.build_suite(
+    suite = build_suite(
         reference, model_name, label if task == CLASSIFICATION else "", unique_columns=tuple(ids)
     )
     with tempfile.TemporaryDirectory(prefix="keel-new-") as scratch:

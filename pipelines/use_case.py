@@ -178,13 +178,13 @@ def _build(cls: type, table: Any, where: str) -> Any:
 
 def _check(config: UseCaseConfig, path: str) -> None:
     from components.common.registry.base import check_model_name
-    from components.select_model.core import ThresholdError, validate_thresholds
+    from components.common.thresholds import ThresholdError, check_thresholds
 
     settings = config.use_case
     try:
         check_identifier(settings.package, "[use_case] package")
         check_model_name(settings.model_name)
-        validate_thresholds(config.thresholds)
+        check_thresholds(config.thresholds, "[thresholds]")
     except (ValueError, ThresholdError) as error:  # InvalidNameError is a ValueError
         raise ConfigError(f"{path}: {error}") from None
     if settings.task not in (CLASSIFICATION, REGRESSION):

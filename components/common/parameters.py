@@ -148,15 +148,17 @@ _TEXT = {
 
 def decoded(params: Mapping[str, Any]) -> dict[str, Any]:
     """`params` with the text of every non-text parameter read back as JSON where it parses (a
-    pipeline passing `{"test_fraction": test_fraction}` to a task gives it `"0.2"`)."""
+    pipeline passing `{"test_fraction": test_fraction}` to a task gives it `"0.2"`). A whole number
+    reads back as an int: KFP carries every number as a double (`seed` 0 arrives as `"0.0"`)."""
 
     def value(name: str, raw: Any) -> Any:
         if name in _TEXT or not isinstance(raw, str):
             return raw
         try:
-            return json.loads(raw)
+            read = json.loads(raw)
         except json.JSONDecodeError:
             return raw
+        return int(read) if isinstance(read, float) and read.is_integer() else read
 
     return {name: value(name, raw) for name, raw in params.items()}
 

@@ -155,7 +155,7 @@ def _start_mirror(budget_s: float, opening: Mapping[str, Any]) -> OnlineMirror |
 
         return OnlineMirror(budget_s, **opening)
     except Exception as error:  # noqa: BLE001 - tracking must never fail a run
-        logger.warning("tracking: could not start the online mirror (%s); tracking offline", error)
+        logger.warning("tracking: could not start the online mirror (%s); tracking goes on offline", error)
         return None
 
 
@@ -180,7 +180,7 @@ def start_run(name: str, params: Mapping[str, Any] | None = None, tags: tuple[st
                 mirror = _start_mirror(config.tracking_timeout_s, opening)
             else:
                 logger.warning(
-                    "tracking: ClearML server %s is unreachable; tracking offline under %s",
+                    "tracking: ClearML server %s is unreachable; tracking goes on offline under %s",
                     server or "(none configured)",
                     config.tracking_dir,
                 )

@@ -90,6 +90,6 @@ def test_an_unreachable_server_is_not_waited_for(
     with track("unreachable") as run:
         assert run._mirror is None
         run.log_metrics({"roc_auc": 0.9})
-    assert run.mode == "offline" and "is unreachable; tracking offline" in caplog.text
+    assert run.mode == "offline" and "is unreachable; tracking goes on offline" in caplog.text
     with zipfile.ZipFile(run.session_zip) as session:
         assert '"roc_auc"' in session.read("metrics.jsonl").decode()

@@ -99,7 +99,7 @@ def test_shard_size_follows_a_target_duration(unlabelled: str):
     assert target_rows(rows_per_shard=1_234, shard_minutes=1, rows_per_second=10) == 1_234
     assert plan(unlabelled).count == 1  # 1,200 rows: far under 5 minutes of work
     assert plan(unlabelled, shard_minutes=1 / 60, rows_per_second=500).count == 3  # 500 rows a shard
-    with pytest.raises(ValueError, match="shard_minutes=0"):
+    with pytest.raises(ValueError, match="parameter 'shard_minutes' = 0: must be a number > 0"):
         target_rows(shard_minutes=0)
 
 

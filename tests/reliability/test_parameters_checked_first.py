@@ -95,6 +95,15 @@ def test_whole_numbers_are_accepted_for_float_parameters():
     assert _checked("training", "test_fraction=0.25")["test_fraction"] == 0.25
 
 
+def test_numbers_a_pipeline_passes_as_text_read_back_as_numbers():
+    from components.common.parameters import decoded
+
+    # KFP carries every number as a double: an int parameter reaches the first step as "0.0".
+    read = decoded({"seed": "0.0", "test_fraction": "0.2", "data_uri": "7", "flag": "true"})
+    assert read == {"seed": 0, "test_fraction": 0.2, "data_uri": "7", "flag": True}
+    assert type(read["seed"]) is int
+
+
 def test_the_pipeline_check_a_first_step_calls():
     from components.common.parameters import check_pipeline
 
@@ -111,7 +120,9 @@ def test_the_pipeline_check_a_first_step_calls():
     check_pipeline("batch_scoring", {**defaults, "run_date": "2028-02-29"})
 
 
-def test_a_pipeline_run_without_the_cli_stops_at_its_first_step(kfp_local: Path, tmp_path: Path):
+def test_a_pipeline_run_without_the_cli_stops_at_its_first_step(
+    kfp_local: Path, tmp_path: Path, capfd: pytest.CaptureFixture
+):
     """kfp.local (or Vertex) without `keel`: the first step checks every parameter of the run, so a
     bad run date stops the run before any shard is validated or scored."""
     from pipelines.batch_scoring import batch_scoring
@@ -119,6 +130,8 @@ def test_a_pipeline_run_without_the_cli_stops_at_its_first_step(kfp_local: Path,
     data = to_score(tmp_path / "to_score.parquet", rows=200)
     with pytest.raises(RuntimeError, match="fingerprint-inputs"):
         batch_scoring(data_uri=data, output_uri=str(tmp_path / "out"), run_date="2026-02-30")
+    printed = "".join(capfd.readouterr())
+    assert "ParameterError: parameter 'run_date' = '2026-02-30': not a calendar date" in printed
     (run,) = kfp_local.glob("keel-batch-scoring-*")
     log = " ".join(p.name for p in run.rglob("*"))
     assert "batch-predict" not in log and "validate-data" not in log and "resolve-model" not in log
