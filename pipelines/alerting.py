@@ -27,6 +27,7 @@ read the pipeline's YAML or its run in the console): keep compiled pipelines pri
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import re
 from dataclasses import dataclass
@@ -71,6 +72,17 @@ class Alerts:
         object.__setattr__(self, "emails", tuple(self.emails))
 
 
+_IN_FORCE: contextvars.ContextVar[Alerts] = contextvars.ContextVar("keel_alerts")
+
+
+def channels() -> dict[str, str]:
+    """The webhook of the alerts in force while a `with_alerts` pipeline is built, as the inputs of a
+    task that sends alerts of its own (check_drift's `alert_webhook`, `alert_webhook_format`); empty
+    outside one. Call it in the pipeline's wiring."""
+    alerts = _IN_FORCE.get(Alerts())
+    return {"alert_webhook": alerts.webhook_url, "alert_webhook_format": alerts.webhook_format}
+
+
 def with_alerts(pipeline: GraphComponent, alerts: Alerts | None = None) -> GraphComponent:
     """`pipeline` (a `@dsl.pipeline`) with its tasks inside `dsl.ExitHandler(notify)`: same name,
     description and parameters. Given a pipeline made by `with_alerts`, the new `alerts` replace
@@ -98,8 +110,12 @@ def with_alerts(pipeline: GraphComponent, alerts: Alerts | None = None) -> Graph
             alert_on=alerts.on,
             success_message=alerts.success_message,
         ).set_caching_options(False)
-        with dsl.ExitHandler(exit_task) as run:
-            tasks(*args, **kwargs)
+        in_force = _IN_FORCE.set(alerts)
+        try:
+            with dsl.ExitHandler(exit_task) as run:
+                tasks(*args, **kwargs)
+        finally:
+            _IN_FORCE.reset(in_force)
         if alerts.emails:
             from google_cloud_pipeline_components.v1.vertex_notification_email import (
                 VertexNotificationEmailOp,

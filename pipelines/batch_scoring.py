@@ -1,9 +1,11 @@
 """The batch scoring pipeline: wiring only.
 
-fingerprint the inputs (uncached; the cached steps that read them take the fingerprints, see
-pipelines/caching.py) -> plan shards and resolve the model with fallback -> for each shard, in
-parallel: validate it (the training suite minus the label) and score it -> combine the validations
-(the verdict on the whole input) -> check and publish the predictions by run date, only if the
+fingerprint the inputs and check every parameter (uncached; the cached steps that read them take
+the fingerprints, see pipelines/caching.py) -> plan shards and resolve the model with fallback ->
+for each shard, in parallel: validate it (the training suite minus the label) and score it (which
+also profiles its rows and scores) -> combine the validations (the verdict on the whole input) and
+check drift against the model's reference profile (recorded under output_uri/_monitoring; with
+on_drift="fail", drift stops the run) -> check and publish the predictions by run date, only if the
 whole input passed. `configure_tasks()` sets resources, retries and caching (pipelines/steps.py).
 Inside dsl.ExitHandler(notify): every end of a run is logged, and alerted as configured.
 """
@@ -12,6 +14,7 @@ from kfp import dsl
 
 from components import (
     batch_predict,
+    check_drift,
     combine_validation,
     fingerprint_inputs,
     plan_shards,
@@ -20,9 +23,10 @@ from components import (
     validate_data,
 )
 from components.common.sample_data import ID_COLUMNS, LABEL
+from pipelines.alerting import channels as alert_channels
 from pipelines.alerting import with_alerts
 from pipelines.compiling import SCHEDULE_TIME
-from pipelines.steps import configure_tasks
+from pipelines.steps import configure_tasks, scalar_parameters
 
 
 @with_alerts
@@ -41,8 +45,11 @@ def batch_scoring(
     max_shards: int = 32,
     min_score_std: float = 0.001,
     fallback_to_unpromoted: bool = False,
+    on_drift: str = "warn",
+    drift_threshold: float = 0.1,
+    drift_thresholds: dict = {},  # noqa: B006 - a KFP pipeline default, never mutated
 ):
-    run_parameters = dict(locals())  # every parameter of the run: the first step checks them all
+    run_parameters = scalar_parameters(locals())  # the first step checks them all by name
     inputs = fingerprint_inputs(
         data_uri=data_uri,
         suite_uri=suite_uri,
@@ -86,6 +93,17 @@ def batch_scoring(
             data_fingerprint=data_fingerprint,
         )
     validated = combine_validation(partials=dsl.Collected(checked.outputs["partial"]))
+    drift = check_drift(
+        model=chosen.outputs["model"],
+        profiles=dsl.Collected(scored.outputs["profile"]),
+        threshold=drift_threshold,
+        thresholds=drift_thresholds,
+        on_drift=on_drift,
+        output_uri=output_uri,
+        run_date=run_date,
+        schedule_time=SCHEDULE_TIME,
+        **alert_channels(),
+    ).after(validated)  # data that failed validation leaves no monitoring record either
     publish_predictions(
         parts=dsl.Collected(scored.outputs["predictions"]),
         output_uri=output_uri,
@@ -93,5 +111,5 @@ def batch_scoring(
         schedule_time=SCHEDULE_TIME,
         data_uri=data_uri,
         min_score_std=min_score_std,
-    ).after(validated)
+    ).after(drift)
     configure_tasks()

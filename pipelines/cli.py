@@ -10,13 +10,14 @@ keel schedule create PIPELINE --cron "0 3 * * *" [--timezone TZ] [--max-concurre
 keel schedule list --project P --location L [CONNECTION OPTIONS]
 keel schedule pause|resume|delete SCHEDULE --project P --location L [CONNECTION OPTIONS]
 keel suite build DATA --name NAME [--label COLUMN] [--unique COLUMN ...] [--output FILE]
-keel sample-data OUTPUT [--rows N] [--seed S] [--no-label] [--broken VARIANT]
+keel sample-data OUTPUT [--rows N] [--seed S] [--no-label] [--broken VARIANT | --drifted]
 keel registry list|show|promote|rollback|verify MODEL [REF] [--registry URI]
 keel new use-case DIR --data REFERENCE --label L [--id-column C] [--model-name N] [--force]
 keel new component NAME [--root DIR] [--force]
 keel config options compile|submit|schedule [PIPELINE] [--config keel.toml]
 keel images [--registry R] [--tag T]       (a use case's component images, FROM keel-base)
 keel lineage PREDICTIONS_FILE | OUTPUT_URI --run-date D [--registry URI] [--json]
+keel monitor OUTPUT_URI [--last N] [--plot FILE]
 
 NAME and PIPELINE: a pipeline or component of this library by name, or any one by import path,
 `module:function` (importable from the working folder, e.g. `house_prices.pipelines:training`);
@@ -164,7 +165,7 @@ def cmd_sample_data(args: argparse.Namespace) -> None:
     if args.broken:
         sample_data.write_broken(args.broken, args.output, args.rows, args.seed)
     else:
-        sample_data.write(args.output, args.rows, args.seed, label=not args.no_label)
+        sample_data.write(args.output, args.rows, args.seed, label=not args.no_label, drift=args.drifted)
     print(f"wrote {args.output}")
 
 
@@ -291,6 +292,20 @@ def cmd_registry(args: argparse.Namespace) -> None:
         _verify(registry, args.model)
 
 
+def cmd_monitor(args: argparse.Namespace) -> None:
+    from components.check_drift import history
+    from components.common import io
+
+    records = history.read(args.output_uri, args.last)
+    if not records:
+        raise SystemExit(f"{args.output_uri}: no drift records under {history.FOLDER}/ yet")
+    print(f"drift of {args.output_uri}, last {len(records)} run(s) (distance; *: drifted)")
+    print(history.table(records))
+    plot = args.plot or str(settings().home / "monitor" / "trend.html")
+    io.write_bytes(plot, history.trend_html(records, f"Drift of {args.output_uri}").encode())
+    print(f"trend plot: {plot}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from components.common.sample_data import BROKEN_VARIANTS
 
@@ -337,6 +352,11 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--broken", choices=BROKEN_VARIANTS)
     sample.add_argument("--no-label", action="store_true", help="leave the label out, as in data to score")
+    sample.add_argument(
+        "--drifted",
+        action="store_true",
+        help="shift monthly_charges and contract_type (for monitoring demos)",
+    )
     sample.set_defaults(handler=cmd_sample_data)
 
     registry = commands.add_parser("registry", help="inspect and move model versions")
@@ -361,6 +381,16 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=cmd_registry)
     cli_use_case.add_commands(commands)
     cli_lineage.add_command(commands)
+
+    monitor = commands.add_parser("monitor", help="drift of batch scoring runs over time, with a trend plot")
+    monitor.add_argument("output_uri", help="the batch scoring output_uri (local, /gcs/ or gs://)")
+    monitor.add_argument("--last", type=int, default=10, metavar="N", help="the last N runs (default: 10)")
+    monitor.add_argument(
+        "--plot",
+        metavar="FILE",
+        help="where to write the HTML trend plot (default: <KEEL_HOME>/monitor/trend.html)",
+    )
+    monitor.set_defaults(handler=cmd_monitor)
     _add_vertex_commands(commands)
     return parser
 

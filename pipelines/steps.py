@@ -75,6 +75,7 @@ DEFAULT_RESOURCES: dict[str, Resources] = {
     "batch_predict": _HEAVY,
     "publish_predictions": _HEAVY,
     "notify": _LIGHT,
+    "check_drift": _MEDIUM,
 }
 
 # Retries of a task that reaches external state: after 1 min, then 2 min (at most 10 min in all).
@@ -136,6 +137,21 @@ def parse_resources(texts: Sequence[str]) -> dict[str, Resources]:
         key = component_name(component)
         parsed[key] = Resources(**settings).over(parsed.get(key, Resources()))
     return parsed
+
+
+# Parameter types that travel inside a task's dict input as valid JSON: KFP places a list or dict
+# parameter there as unquoted text, which breaks the dict.
+_SCALAR_TYPES = {"String", "Integer", "Float", "Double", "Boolean"}
+
+
+def scalar_parameters(parameters: Mapping[str, object]) -> dict[str, object]:
+    """The text, number and boolean parameters among a pipeline function's `locals()`, for the first
+    step to check by name; list and dict parameters are checked by the components that take them."""
+    return {
+        name: value
+        for name, value in parameters.items()
+        if getattr(value, "channel_type", None) in _SCALAR_TYPES
+    }
 
 
 # What the pipeline being built picks up: resources by component, and the components it has.

@@ -1,15 +1,19 @@
 """The training pipeline: wiring only.
 
-fingerprint the inputs (uncached; the cached steps that read them take the fingerprints, see
-pipelines/caching.py) -> validate -> split -> train -> evaluate the challenger and the current
-champion on the same holdout -> select -> register the challenger (always, for lineage), promoting
-it when selected. `configure_tasks()` sets resources, retries and caching (pipelines/steps.py).
-Inside dsl.ExitHandler(notify): every end of a run is logged, and alerted as configured.
+fingerprint the inputs and check every parameter (uncached; the cached steps that read them take
+the fingerprints, see pipelines/caching.py) -> validate -> split -> train (profiling the training
+data, and the scores on the holdout) -> evaluate the challenger and the current champion on the
+same holdout -> select -> register the challenger (always, for lineage), promoting it when
+selected. Beside it, the new training data is compared with the champion's reference profile and
+reported (never blocks; nothing to compare on a cold start). `configure_tasks()` sets resources,
+retries and caching (pipelines/steps.py). Inside dsl.ExitHandler(notify): every end of a run is
+logged, and alerted as configured.
 """
 
 from kfp import dsl
 
 from components import (
+    check_drift,
     evaluate_model,
     fingerprint_inputs,
     register_model,
@@ -21,7 +25,7 @@ from components import (
 from components.common.sample_data import ID_COLUMNS, LABEL
 from components.images import RUN_IMAGES
 from pipelines.alerting import with_alerts
-from pipelines.steps import configure_tasks
+from pipelines.steps import configure_tasks, scalar_parameters
 
 DEFAULT_THRESHOLDS = {"roc_auc": {"lower_bound": 0.7, "min_improvement": 0.005}}
 
@@ -43,7 +47,7 @@ def training(
     test_fraction: float = 0.2,
     seed: int = 0,
 ):
-    run_parameters = dict(locals())  # every parameter of the run: the first step checks them all
+    run_parameters = scalar_parameters(locals())  # the first step checks them all by name
     inputs = fingerprint_inputs(
         data_uri=data_uri,
         suite_uri=suite_uri,
@@ -70,6 +74,7 @@ def training(
     ).after(checked)
     trained = train_model(
         data=split.outputs["train"],
+        holdout=split.outputs["test"],
         label=label,
         estimator=estimator,
         hyperparameters=hyperparameters,
@@ -77,6 +82,9 @@ def training(
         id_columns=id_columns,
         seed=seed,
     )
+    drift = check_drift(
+        registry_uri=registry_uri, model_name=model_name, model_ref="champion", data=split.outputs["train"]
+    ).set_display_name("drift-from-champion")
     challenger = evaluate_model(model=trained.outputs["model"], data=split.outputs["test"])
     champion = evaluate_model(
         registry_uri=registry_uri,
@@ -100,5 +108,5 @@ def training(
         pipeline_job=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
         images=[RUN_IMAGES],
         source_data=inputs.outputs["data"],
-    )
+    ).after(drift)  # the check compares with the champion as it was before this run
     configure_tasks()

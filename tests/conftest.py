@@ -84,3 +84,28 @@ def new_use_case(tmp_path: Path):
         return scaffold_use_case(tmp_path / folder_name, str(reference), label, **options)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def profiled_model(tmp_path_factory) -> str:
+    """A model folder (model.joblib, profile.json, metadata.json) trained on the sample's training split,
+    with the scores on its holdout profiled, as the training pipeline makes it."""
+    from components.common import io, sample_data
+    from components.split_data.core import split
+    from components.train_model import core
+
+    parts = split(io.read_table(sample_data.sample_path()), sample_data.LABEL, key_column="customer_id")
+    spec = core.TrainingSpec(sample_data.LABEL, id_columns=tuple(sample_data.ID_COLUMNS))
+    folder = str(tmp_path_factory.mktemp("profiled") / "model")
+    core.save(core.train(parts.train, spec, holdout=parts.test), folder)
+    return folder
+
+
+@pytest.fixture
+def receiver():
+    """A loopback incoming-webhook receiver (tests/fakes/webhook.py): `.url`, `.messages`."""
+    from tests.fakes.vertex_api import FakeVertexAPI
+    from tests.fakes.webhook import WebhookReceiver
+
+    with FakeVertexAPI() as api:
+        yield WebhookReceiver(api)

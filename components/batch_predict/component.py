@@ -1,7 +1,7 @@
 """KFP interface of batch_predict; the work is in `core`."""
 
 from kfp import dsl
-from kfp.dsl import Dataset, Input, Metrics, Model, Output
+from kfp.dsl import Artifact, Dataset, Input, Metrics, Model, Output
 
 from components.external_state import external_state
 from components.images import image
@@ -13,6 +13,7 @@ def batch_predict(
     model: Input[Model],
     predictions: Output[Dataset],
     metrics: Output[Metrics],
+    profile: Output[Artifact],
     data: Input[Dataset] = None,
     data_uri: str = "",
     id_columns: list = None,
@@ -28,7 +29,8 @@ def batch_predict(
     The output is written atomically, never inside the input (refused before any work), and its
     row count is checked against the input's. Given a `shard`, scores only that shard (every
     count-th parquet row group from index), so shards can run in parallel on separate machines
-    (see the batch scoring pipeline).
+    (see the batch scoring pipeline). The rows and their scores are profiled on the model's
+    reference bins as they stream by, for check_drift.
 
     Args:
         model: The model to score with (e.g. resolve_model's output); its sha256 is checked.
@@ -44,6 +46,9 @@ def batch_predict(
     Returns:
         predictions: The scored rows (parquet).
         metrics: rows, batches, rows_per_second.
+        profile: The profile of the scored rows and their scores on the model's reference bins
+            (JSON), which check_drift combines across shards; `{}` when the model has no
+            reference profile.
     """
     from components.batch_predict import core
     from components.common import inputs, model_files
@@ -51,6 +56,7 @@ def batch_predict(
 
     path, uri = inputs.table_source(data, data_uri, "batch_predict")
     loaded, metadata = model_files.load(model.path, model.metadata.get("sha256", ""))
+    reference = model_files.load_profile(model.path)
     run_info = core.ScoringRun(
         model.metadata.get("name", ""), int(model.metadata.get("version", 0)), run_id, tuple(id_columns or ())
     )
@@ -63,7 +69,16 @@ def batch_predict(
     }
     with track("batch_predict", params=params) as run:
         result = core.score_table(
-            loaded, metadata, path, predictions.path, run_info, batch_rows, index, count
+            loaded,
+            metadata,
+            path,
+            predictions.path,
+            run_info,
+            batch_rows,
+            index,
+            count,
+            reference,
+            profile.path,
         )
         predictions.metadata.update(
             {"rows": result.rows_out, "task": metadata.get("task", ""), "shard": index}

@@ -7,6 +7,9 @@ and its row count is checked against the input's. Rerunning with the same output
 Reading (parquet decoding, conversion of the feature columns to pandas) and writing (parquet
 encoding) run in threads beside the prediction: pyarrow releases the GIL while it decodes and
 encodes, so they overlap with the model's work; a bounded queue keeps at most a few batches in flight.
+
+Given the model's reference profile, the rows and their scores are also profiled on its bins as
+they stream by, for the drift check (components.common.profile).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from components.common import io, locations, parameters, prediction
 from components.common.io import DataError
 from components.common.labels import CLASSIFICATION
 from components.common.logging import logger
+from components.common.profile import Profiler
 
 DEFAULT_BATCH_ROWS = 100_000
 
@@ -49,6 +53,7 @@ class ScoringResult:
     rows_out: int
     batches: int
     seconds: float
+    profile: dict[str, Any] | None = None  # the scored rows' profile, when asked for
 
     def metrics(self) -> dict[str, float]:
         rate = self.rows_out / self.seconds if self.seconds else 0.0
@@ -106,8 +111,11 @@ def _output_batch(
     run: ScoringRun,
     constants: dict[str, pa.Scalar],
     schema: pa.Schema,
+    profiler: Profiler | None,
 ) -> pa.Table:
     predicted, score = prediction.predict(model, metadata, features)
+    if profiler is not None:
+        profiler.add(features, score)
     rows = batch.num_rows
     columns = [batch.column(name) for name in run.id_columns]
     columns += [pa.array(predicted, schema.field("prediction").type), pa.array(score, pa.float64())]
@@ -191,9 +199,15 @@ def score_table(
     batch_rows: int = DEFAULT_BATCH_ROWS,
     shard_index: int = 0,
     shard_count: int = 1,
+    reference: dict[str, Any] | None = None,
+    profile_uri: str = "",
 ) -> ScoringResult:
     """Score every row of `input_uri` (or of one shard of it) into a parquet file at `output_uri`,
-    which must not equal, contain or sit inside `input_uri`."""
+    which must not equal, contain or sit inside `input_uri`.
+
+    With the model's `reference` profile, the rows and scores are profiled on its bins
+    (ScoringResult.profile) and, given `profile_uri`, written there as JSON (`{}` without a reference).
+    """
     parameters.check({"batch_rows": batch_rows, "id_columns": list(run.id_columns)})
     io.check_shard(shard_index, shard_count)
     locations.check_outputs({"predictions": output_uri}, {"data": input_uri})
@@ -220,15 +234,21 @@ def score_table(
         for batch in io.iter_batches(piece, needed, batch_rows)
         if batch.num_rows
     )
+    profiler = Profiler(reference) if reference else None
     with io.atomic_output(output_uri) as stream, pq.ParquetWriter(stream, out_schema) as writer:
         background = _BackgroundWriter(writer.write_table)
         try:
             for batch, frame in _in_background(read):
-                background.put(_output_batch(batch, frame, model, metadata, run, constants, out_schema))
+                background.put(
+                    _output_batch(batch, frame, model, metadata, run, constants, out_schema, profiler)
+                )
                 rows_out, batches = rows_out + batch.num_rows, batches + 1
                 progress.advance(batch.num_rows)
         finally:
             background.close()
         if rows_out != rows_in:
             raise RuntimeError(f"{input_uri}: {rows_in} rows in but {rows_out} scored; output discarded")
-    return ScoringResult(output_uri, rows_in, rows_out, batches, time.monotonic() - started)
+    profile = profiler.result() if profiler is not None else None
+    if profile_uri:
+        io.write_json(profile_uri, profile or {})
+    return ScoringResult(output_uri, rows_in, rows_out, batches, time.monotonic() - started, profile)

@@ -5,7 +5,8 @@
 
 Columns: an id, a snapshot timestamp, numeric features (some with nulls), categorical features
 (some with nulls) and the label `churned` (0/1), which depends on the features so that a model
-can learn it. `write_broken` writes deliberately broken variants for tests.
+can learn it. `write_broken` writes deliberately broken variants for tests; `drifted` shifts two
+features, as monitoring should notice (`keel sample-data --drifted`).
 `keel sample-data out.parquet --rows 5000000` writes large files for benchmarks, in bounded memory.
 `sample_path()` is the bundled copy (5,000 rows, seed 0) that the demo and tests use.
 """
@@ -72,12 +73,35 @@ def generate(rows: int = 5_000, seed: int = 0, start: int = 0) -> pd.DataFrame:
     )
 
 
-def write(uri: str, rows: int = 5_000, seed: int = 0, chunk_rows: int = 500_000, label: bool = True) -> None:
+DRIFTED_FEATURES = ("monthly_charges", "contract_type")
+
+
+def drifted(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """A copy of `frame` that has drifted in DRIFTED_FEATURES, and nothing else: monthly charges up 30
+    (still within 10-200) and 40% of month-to-month customers moved to two-year contracts."""
+    frame = frame.copy()
+    frame["monthly_charges"] = (frame["monthly_charges"] + 30).clip(10, 200)
+    moved = (frame["contract_type"] == "month-to-month") & (
+        np.random.default_rng(seed).random(len(frame)) < 0.4
+    )
+    frame.loc[moved, "contract_type"] = "two-year"
+    return frame
+
+
+def write(
+    uri: str,
+    rows: int = 5_000,
+    seed: int = 0,
+    chunk_rows: int = 500_000,
+    label: bool = True,
+    drift: bool = False,
+) -> None:
     """Write `rows` rows as parquet (or CSV by suffix), chunk by chunk so memory stays bounded;
-    `label=False` leaves the label out, as in data to score."""
+    `label=False` leaves the label out, as in data to score; `drift=True` writes them `drifted`."""
 
     def chunk(size: int, start: int) -> pd.DataFrame:
         frame = generate(size, seed, start)
+        frame = drifted(frame, seed=start) if drift else frame
         return frame if label else frame.drop(columns=[LABEL])
 
     if rows <= chunk_rows or io.is_csv(uri):

@@ -48,8 +48,9 @@ def fingerprint_inputs(
             vertex://projects/P/locations/L. Empty: KEEL_HOME's local registry.
         model_name: The registered model the run reads (e.g. its champion). Empty: no registry.
         pipeline_name: The pipeline whose parameters `run_parameters` are, e.g. `batch_scoring`.
-        run_parameters: Every parameter of the run by name (the pipeline passes them all), checked
-            against components/common/parameters.py's rules. None: nothing checked.
+        run_parameters: The run's text, number and boolean parameters by name (a pipeline passes
+            `pipelines.steps.scalar_parameters(locals())`), checked against
+            components/common/parameters.py's rules. None: nothing checked.
         pipeline_root: Where the run writes its artifacts (the pipeline passes
             `dsl.PIPELINE_ROOT_PLACEHOLDER`): an output, which must not sit inside an input.
 

@@ -54,8 +54,9 @@ def resolve_model(
             Vertex reuses a cached result only for the same content; recorded with the run.
 
     Returns:
-        model: A verified copy of the chosen version (model.joblib + metadata.json); its metadata
-            names the model, version and registry.
+        model: A verified copy of the chosen version (model.joblib + metadata.json, and the
+            reference profile.json when it has one); its metadata names the model, version and
+            registry.
         report: Which versions were tried and why each was or was not used (Markdown).
         metrics: version, fell_back (1 or 0) and attempts.
         version: The chosen version number.
@@ -81,7 +82,7 @@ def resolve_model(
     with track("resolve_model", params=params) as run:
         sample = io.head(path, sample_rows).to_pandas()
         chosen = core.resolve(registry, model_name, sample, uri, fallback_to_unpromoted)
-        model_files.copy(chosen.version.uri, model.path, chosen.version.sha256)
+        model_files.copy(chosen.version.uri, model.path, chosen.version.sha256, chosen.version.profile_sha256)
         model.metadata.update(
             {"name": model_name, "version": chosen.version.version, "registry": registry.uri}
         )

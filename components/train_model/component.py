@@ -15,6 +15,7 @@ def train_model(
     label: str,
     data: Input[Dataset] = None,
     data_uri: str = "",
+    holdout: Input[Dataset] = None,
     estimator: str = "sklearn.ensemble:HistGradientBoostingClassifier",
     hyperparameters: dict = None,
     train_function: str = "",
@@ -36,6 +37,9 @@ def train_model(
         data: The training table, as a Dataset artifact (parquet file or folder, or CSV).
             Give either `data` or `data_uri`.
         data_uri: The training table, as a local path, /gcs/ path or gs:// URI.
+        holdout: Rows the model is not trained on (e.g. split_data's `test`): the model's scores
+            on them become the score reference that batch scoring's drift check compares with.
+            Without it, the model's profile has no score reference (features only).
         estimator: The import path of a scikit-learn-compatible estimator class, as `module:Class`
             (or `module.Class`), e.g. `sklearn.linear_model:LogisticRegression`,
             `sklearn.ensemble:HistGradientBoostingRegressor` (regression) or `lightgbm:LGBMClassifier`
@@ -57,11 +61,13 @@ def train_model(
     Returns:
         model: A folder with `model.joblib` (loadable by Vertex AI's prebuilt scikit-learn container
             when the estimator is scikit-learn's: it accepts rows in feature order as well as
-            DataFrames) and `metadata.json`: framework and library versions, estimator or training
-            function, hyperparameters, seed, label, task, classes, features (name and type, in
-            order), excluded columns, training data URI, sha256 and rows, creation time, and the
-            sha256 of model.joblib. The artifact's metadata repeats framework, estimator,
-            train_function, task, label and sha256.
+            DataFrames), `profile.json` (the reference profile for drift checks: per feature, bins
+            and counts of the training data; the score distribution on `holdout`) and
+            `metadata.json`: framework and library versions, estimator or training function,
+            hyperparameters, seed, label, task, classes, features (name and type, in order),
+            excluded columns, training data URI, sha256 and rows, creation time, and the sha256 of
+            model.joblib and of profile.json. The artifact's metadata repeats framework, estimator,
+            train_function, task, label, sha256 and profile_sha256.
         metrics: rows, features, classes (0 for regression), train_seconds.
     """
     from components.common.inputs import table_source
@@ -73,9 +79,10 @@ def train_model(
     spec = core.TrainingSpec(
         label, estimator, hyperparameters or {}, train_function, tuple(id_columns or ()), seed
     )
-    params = {"data": uri, **vars(spec), "data_fingerprint": data_fingerprint}
+    holdout_path, holdout_uri = (holdout.path, holdout.uri) if holdout is not None else ("", "")
+    params = {"data": uri, "holdout": holdout_uri, **vars(spec), "data_fingerprint": data_fingerprint}
     with track("train_model", params=params) as run:
-        trained = core.train_table(path, spec, record_uri=uri)
+        trained = core.train_table(path, spec, record_uri=uri, holdout_uri=holdout_path)
         core.save(trained, model.path)
         model.metadata.update(trained.summary() | {"tracking_id": run.id})
         run.report_metrics(trained.metrics(), metrics)

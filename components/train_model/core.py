@@ -27,10 +27,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from components.common import inputs, io, labels, model_files, parameters
+from components.common import inputs, io, labels, model_files, parameters, prediction
 from components.common.errors import parameter_error
 from components.common.io import DataError
 from components.common.logging import logger
+from components.common.profile import reference_profile
 
 DEFAULT_ESTIMATOR = "sklearn.ensemble:HistGradientBoostingClassifier"
 MAX_ONE_HOT_CATEGORIES = 50  # rarer categories of a column share one "infrequent" column
@@ -54,6 +55,7 @@ class TrainedModel:
     model: Any
     metadata: dict[str, Any]
     train_seconds: float
+    profile: dict[str, Any] | None = None  # the reference profile that drift checks compare with
 
     def metrics(self) -> dict[str, float]:
         return {
@@ -65,7 +67,7 @@ class TrainedModel:
 
     def summary(self) -> dict[str, Any]:
         """The key fields, mirrored onto the KFP Model artifact's metadata."""
-        keys = ("framework", "estimator", "train_function", "task", "label", "sha256")
+        keys = ("framework", "estimator", "train_function", "task", "label", "sha256", "profile_sha256")
         return {key: self.metadata[key] for key in keys if key in self.metadata}
 
 
@@ -305,9 +307,17 @@ def _library_versions(framework: str) -> dict[str, str]:
 
 
 def train(
-    frame: pd.DataFrame, spec: TrainingSpec, training_data: dict[str, Any] | None = None, source: str = "data"
+    frame: pd.DataFrame,
+    spec: TrainingSpec,
+    training_data: dict[str, Any] | None = None,
+    source: str = "data",
+    holdout: pd.DataFrame | None = None,
 ) -> TrainedModel:
-    """Train on `frame` as `spec` says; `training_data` (uri, sha256, rows) goes into the metadata as is."""
+    """Train on `frame` as `spec` says; `training_data` (uri, sha256, rows) goes into the metadata as is.
+
+    The reference profile covers the features in `frame` and, given a `holdout` table (rows the
+    model was not trained on), the model's scores on it; without one it has no score profile, since
+    scores on the training rows are more confident than on new rows and would look like drift."""
     check_spec(spec)
     y = labels.label_values(frame, spec.label, source)
     features, excluded = select_features(frame, spec, source)
@@ -336,22 +346,39 @@ def train(
         "training_data": training_data or {"uri": source, "sha256": "", "rows": len(frame)},
         "created_at": datetime.now(UTC).isoformat(),
     }
-    return TrainedModel(model, metadata, train_seconds)
+    profile = reference_profile(frame, features, _holdout_scores(model, metadata, holdout))
+    return TrainedModel(model, metadata, train_seconds, profile)
 
 
-def train_table(data_uri: str, spec: TrainingSpec, record_uri: str = "") -> TrainedModel:
+def _holdout_scores(model: Any, metadata: dict[str, Any], holdout: pd.DataFrame | None) -> np.ndarray | None:
+    """The model's scores on the holdout rows, as batch scoring computes them."""
+    if holdout is None:
+        return None
+    if holdout.empty:
+        raise DataError(f"holdout of {metadata['training_data']['uri']}: no rows to profile the scores on")
+    return prediction.predict(model, metadata, prediction.feature_frame(holdout, metadata, "holdout"))[1]
+
+
+def train_table(
+    data_uri: str, spec: TrainingSpec, record_uri: str = "", holdout_uri: str = ""
+) -> TrainedModel:
     """Read the table at `data_uri` and train on it; `record_uri` (default `data_uri`) is the URI recorded.
-    The spec is checked before the table is read."""
+    The spec is checked before the table is read. The model's scores on the table at `holdout_uri`,
+    if given, go into its reference profile."""
     check_spec(spec)
     frame = io.read_table(data_uri)
     if frame.empty:
         raise DataError(f"{data_uri}: no rows to train on")
     uri = record_uri or data_uri
     training_data = {"uri": uri, "sha256": inputs.fingerprint(data_uri), "rows": len(frame)}
-    return train(frame, spec, training_data, source=uri)
+    holdout = io.read_table(holdout_uri) if holdout_uri else None
+    return train(frame, spec, training_data, source=uri, holdout=holdout)
 
 
 def save(trained: TrainedModel, folder: str) -> str:
-    """Write the model folder (model.joblib + metadata.json); returns, and records, the model file's sha256."""
-    trained.metadata["sha256"] = model_files.save(trained.model, trained.metadata, folder)
+    """Write the model folder (model.joblib, profile.json, metadata.json); returns, and records, the
+    model file's sha256 (and the profile's)."""
+    trained.metadata["sha256"] = model_files.save(trained.model, trained.metadata, folder, trained.profile)
+    if trained.profile is not None:
+        trained.metadata["profile_sha256"] = model_files.read_metadata(folder)["profile_sha256"]
     return trained.metadata["sha256"]

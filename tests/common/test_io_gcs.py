@@ -242,6 +242,32 @@ def test_model_files_round_trip_and_tampering_is_refused(run, storage: FakeCloud
         run(model_files.verify, f"{ROOT}/models/churn/v2", digest)
 
 
+def test_a_model_profile_round_trips_and_a_changed_one_is_refused(run, storage: FakeCloudStorage):
+    folder = f"{ROOT}/models/churn/v3"
+    run(model_files.save, {"coefficients": [0.5]}, {"framework": "test"}, folder, {"features": [], "rows": 3})
+    assert run(model_files.load_profile, folder) == {"features": [], "rows": 3}
+
+    storage.put(BUCKET, "models/churn/v3/profile.json", b'{"features": [], "rows": 4}')
+    with pytest.raises(ModelIntegrityError, match="profile.json: sha256 .* does not match"):
+        run(model_files.load, folder)
+
+
+def test_the_drift_history_lives_on_cloud_storage_one_record_per_run_date(run, storage: FakeCloudStorage):
+    from components.check_drift import history
+
+    for day, decision in (("2026-03-02", "warn"), ("2026-03-01", "pass"), ("2026-03-02", "fail")):
+        run(history.append, f"{ROOT}/predictions", day, "", {"decision": decision, "rows": 5, "features": []})
+    assert storage.names(BUCKET) == [
+        "predictions/_monitoring/run_date=2026-03-01.json",
+        "predictions/_monitoring/run_date=2026-03-02.json",
+    ]
+    records = run(history.read, f"{ROOT}/predictions", 0)
+    assert [(record["run_date"], record["decision"]) for record in records] == [
+        ("2026-03-01", "pass"),
+        ("2026-03-02", "fail"),  # the rerun replaced its date's record
+    ]
+
+
 def test_listing_hides_directory_markers_and_temporaries(run, storage: FakeCloudStorage, frame: pd.DataFrame):
     """Folders made by other tools (a `name/` marker) and stray temporaries are not table parts."""
     run(io.write_table, frame, f"{ROOT}/parts/part-0.parquet")

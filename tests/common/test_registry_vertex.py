@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -145,6 +146,21 @@ def test_a_version_without_keels_record_is_listed_as_damaged_and_never_loaded(ap
         registry.load("churn", "champion")
     with pytest.raises(RegistryError, match="version 1 is damaged"):
         registry.set_alias("churn", "staging", 1)
+
+
+def test_the_reference_profile_is_registered_with_the_version_and_checked(api, gcs, registry, profiled_model):
+    shutil.copytree(profiled_model, gcs / "bucket" / "models" / "profiled")
+    registered = registry.register("churn", "gs://bucket/models/profiled")
+    recorded = json.loads(api.calls("POST", r"/models:upload$")[-1].body["model"]["versionDescription"])
+    expected = model_files.read_metadata(profiled_model)["profile_sha256"]
+    assert recorded["metadata"]["profile_sha256"] == expected == registered.profile_sha256
+
+    fresh = vertex_registry(api, gcs)  # reads the digest back from Vertex
+    assert fresh.load_profile("churn", registered.version) == model_files.load_profile(profiled_model)
+    profile_file = gcs / "bucket" / "models" / "profiled" / model_files.PROFILE_FILE
+    profile_file.write_text(profile_file.read_text().replace('"rows":', '"rows": 1, "was":'))
+    with pytest.raises(model_files.ModelIntegrityError, match="profile.json: sha256 .* does not match"):
+        fresh.load("churn", registered.version)
 
 
 def test_model_folders_off_cloud_storage_and_other_models_are_refused(api, gcs, tmp_path):

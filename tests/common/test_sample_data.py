@@ -41,3 +41,17 @@ def test_broken_variants_differ_from_clean_data(tmp_path: Path, variant: str):
         assert Path(path).stat().st_size == 0
     else:
         assert not io.read_table(path).equals(sample_data.generate(500))
+
+
+def test_drifted_data_changes_only_its_two_features_within_their_ranges(tmp_path: Path):
+    clean = sample_data.generate(3_000, seed=2)
+    path = str(tmp_path / "drifted.parquet")
+    sample_data.write(path, rows=3_000, seed=2, drift=True)
+    shifted = io.read_table(path)
+    changed = [column for column in clean.columns if not clean[column].equals(shifted[column])]
+    assert changed == list(sample_data.DRIFTED_FEATURES)
+    assert shifted["monthly_charges"].dropna().between(10, 200).all()
+    assert shifted["monthly_charges"].mean() > clean["monthly_charges"].mean() + 20
+    assert set(shifted["contract_type"]) == set(sample_data.CONTRACTS)
+    share = (shifted["contract_type"] == "month-to-month").mean()
+    assert 0.5 * share < (clean["contract_type"] == "month-to-month").mean() - share

@@ -107,6 +107,24 @@ def test_train_table_records_what_the_model_is_and_was_trained_on(sample_uri):
         "classes": 2,
         "train_seconds": 0,
     }
+    # Its reference profile: every feature, no scores (no holdout: in-sample scores would mislead).
+    assert [f["name"] for f in trained.profile["features"]] == [f["name"] for f in metadata["features"]]
+    assert trained.profile["rows"] == 5000 and trained.profile["score"] is None
+
+
+def test_a_holdout_profiles_the_scores_and_the_profile_is_saved_and_summarised(parts, tmp_path):
+    spec = core.TrainingSpec("churned", "sklearn.linear_model:LogisticRegression", id_columns=ID_COLUMNS)
+    trained = core.train(parts.train, spec, holdout=parts.test)
+    score = trained.profile["score"]
+    assert sum(score["counts"]) == len(parts.test) and score["nulls"] == 0 and len(score["edges"]) == 11
+
+    core.save(trained, str(tmp_path / "model"))
+    assert trained.summary()["profile_sha256"] == io.sha256(
+        str(tmp_path / "model" / model_files.PROFILE_FILE)
+    )
+    assert model_files.load_profile(str(tmp_path / "model")) == json.loads(json.dumps(trained.profile))
+    with pytest.raises(DataError, match="holdout of data: no rows to profile the scores on"):
+        core.train(parts.train, spec, holdout=parts.test.head(0))
 
 
 def test_same_seed_same_predictions_other_seed_other_predictions(parts):

@@ -243,6 +243,21 @@ def check_batch_predict(outputs: dict, files: Files) -> None:
     predictions = pd.read_parquet(files.artifact(outputs["predictions"]))
     assert len(predictions) == 5000 and outputs["metrics"].metadata["rows"] == 5000
     assert predictions["score"].between(0, 1).all() and predictions["customer_id"].is_unique
+    assert json.loads(files.artifact(outputs["profile"]).read_text())["rows"] == 5000
+
+
+def other_customers(folder: Path) -> Path:
+    from components.common.sample_data import generate
+
+    generate(2_000, seed=1).to_parquet(folder / "customers.parquet")
+    return folder / "customers.parquet"
+
+
+def check_check_drift(outputs: dict, files: Files) -> None:
+    assert outputs["drifted"] is False and outputs["metrics"].metadata["rows"] == 2000
+    assert 0 <= outputs["metrics"].metadata["drift.age"] < 0.1
+    assert files.artifact(outputs["report"]).read_text().count("<svg") == 7
+    assert json.loads(files.artifact(outputs["anomalies"]).read_text())["decision"] == "pass"
 
 
 def check_publish_predictions(outputs: dict, files: Files) -> None:
@@ -322,6 +337,9 @@ CASES: dict[str, Case] = {
         {"model": MODEL, "data": DATA, "id_columns": ID_COLUMNS, "run_id": "images-test"},
         check_batch_predict,
         ignore=("metrics.rows_per_second", "metrics.seconds"),
+    ),
+    "check_drift": Case(
+        {"model": MODEL, "data": InputArtifact(dsl.Dataset, other_customers)}, check_check_drift
     ),
     "publish_predictions": Case(
         {"parts": InputArtifact(dsl.Dataset, scored_parts), "output_uri": Folder(), "run_date": "2024-01-02"},

@@ -1,6 +1,8 @@
 """The batch scoring pipeline run end to end with kfp.local against a local registry."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -10,8 +12,10 @@ import pytest
 from components.common import io, sample_data
 from components.common.model_files import MODEL_FILE
 from components.common.registry import open_registry
+from components.common.sample_data import drifted
 from components.split_data.core import split
 from components.train_model import core as training
+from tests.builders import CHANGED_FEATURE, SHIFTED_FEATURE
 
 RUN_DATE = "2026-11-26"
 
@@ -20,7 +24,7 @@ RUN_DATE = "2026-11-26"
 def registry_uri(keel_home: Path, tmp_path: Path) -> str:
     """A registry with two versions of 'churn': v2 is the champion, v1 the previous one."""
     registry = open_registry(str(keel_home / "registry"))
-    train = split(sample_data.generate(3_000), sample_data.LABEL, key_column="customer_id").train
+    parts = split(sample_data.generate(3_000), sample_data.LABEL, key_column="customer_id")
     for version, estimator in enumerate(
         ["sklearn.linear_model:LogisticRegression", training.DEFAULT_ESTIMATOR], 1
     ):
@@ -28,7 +32,7 @@ def registry_uri(keel_home: Path, tmp_path: Path) -> str:
             label=sample_data.LABEL, estimator=estimator, id_columns=("customer_id",)
         )
         folder = str(tmp_path / f"model-{version}")
-        training.save(training.train(train, spec), folder)
+        training.save(training.train(parts.train, spec, holdout=parts.test), folder)
         registry.promote("churn", registry.register("churn", folder).version)
     return str(keel_home / "registry")
 
@@ -45,7 +49,7 @@ def to_score(tmp_path: Path) -> str:
 def _score(data_uri: str, output: Path, **params):
     from pipelines.batch_scoring import batch_scoring
 
-    return batch_scoring(data_uri=data_uri, output_uri=str(output), run_date=RUN_DATE, **params)
+    return batch_scoring(data_uri=data_uri, output_uri=str(output), **{"run_date": RUN_DATE, **params})
 
 
 def _task_dir(runs: Path, task: str) -> Path:
@@ -116,6 +120,53 @@ def test_rerun_for_the_same_date_leaves_exactly_one_output(
     first = (output / f"run_date={RUN_DATE}" / "predictions.parquet").stat().st_mtime_ns
     _score(to_score, output)
     files = sorted(p.relative_to(output).as_posix() for p in output.rglob("*") if p.is_file())
-    assert files == [f"run_date={RUN_DATE}/predictions.parquet"]
-    assert (output / files[0]).stat().st_mtime_ns > first
-    assert len(io.read_table(str(output / files[0]))) == 2_500
+    assert files == [f"_monitoring/run_date={RUN_DATE}.json", f"run_date={RUN_DATE}/predictions.parquet"]
+    assert (output / files[1]).stat().st_mtime_ns > first
+    assert len(io.read_table(str(output / files[1]))) == 2_500
+
+
+def test_drift_is_checked_across_shards_recorded_and_with_on_drift_fail_nothing_is_published(
+    kfp_local: Path, registry_uri: str, to_score: str, tmp_path: Path
+):
+    output = tmp_path / "out"
+    _score(to_score, output, rows_per_shard=1_000)
+    passed = json.loads((output / "_monitoring" / f"run_date={RUN_DATE}.json").read_text())
+    assert (passed["decision"], passed["rows"], passed["subject"]) == ("pass", 2_500, "churn v2")
+    assert passed["score"]["distance"] < 0.1  # the champion's scores on its holdout are the reference
+
+    shifted = str(tmp_path / "drifted.parquet")
+    io.write_table(drifted(io.read_table(to_score)), shifted)
+    with pytest.raises(RuntimeError, match="check-drift"):
+        _score(shifted, output, run_date="2026-11-27", on_drift="fail")
+    assert not (output / "run_date=2026-11-27").exists()
+    assert not list(kfp_local.glob("*/publish-predictions"))[1:]  # only the first run published
+
+    plot = tmp_path / "trend.html"
+    monitor = subprocess.run(
+        [Path(sys.executable).parent / "keel", "monitor", str(output), "--plot", str(plot)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lines = {line.split()[0]: line.split()[1:] for line in monitor.stdout.splitlines()[1:]}
+    assert lines["feature"] == [RUN_DATE, "2026-11-27"] and lines["decision"] == ["pass", "fail"]
+    drifted_rows = sorted(name for name, cells in lines.items() if cells[-1].endswith("*"))
+    assert drifted_rows == sorted([SHIFTED_FEATURE, CHANGED_FEATURE])
+    assert plot.read_text().count("<svg") == 8  # one trend per feature, and the scores
+
+
+def test_drift_sends_one_alert_to_the_pipelines_webhook_and_still_publishes_with_on_drift_warn(
+    kfp_local: Path, registry_uri: str, to_score: str, tmp_path: Path, receiver
+):
+    from pipelines.alerting import Alerts, with_alerts
+    from pipelines.batch_scoring import batch_scoring
+
+    paging = with_alerts(batch_scoring, Alerts(webhook_url=receiver.url, webhook_format="json"))
+    shifted = str(tmp_path / "drifted.parquet")
+    io.write_table(drifted(io.read_table(to_score)), shifted)
+    paging(data_uri=shifted, output_uri=str(tmp_path / "out"), run_date=RUN_DATE)
+
+    assert (tmp_path / "out" / f"run_date={RUN_DATE}" / "predictions.parquet").is_file()
+    (message,) = receiver.messages  # the drift alert; the run succeeded, so no failure alert
+    assert message["severity"] == "WARNING" and message["title"].startswith("Drift: ")
+    assert set(message["fields"]) >= {SHIFTED_FEATURE, CHANGED_FEATURE, "decision"}

@@ -193,6 +193,7 @@ def test_every_task_of_both_pipelines_is_pinned_by_a_fingerprint_or_uncached(com
 
     training = _inside_alerts(caching.tasks(compiled["training"]))
     assert sorted(path for path, task in training.items() if not task.cached) == [
+        "check-drift",
         "fingerprint-inputs",
         "notify",
         "register-model",
@@ -212,6 +213,7 @@ def test_every_task_of_both_pipelines_is_pinned_by_a_fingerprint_or_uncached(com
 
     scoring = _inside_alerts(caching.tasks(compiled["batch_scoring"]))
     assert sorted(path for path, task in scoring.items() if not task.cached) == [
+        "check-drift",  # it appends to the monitoring history under output_uri
         "fingerprint-inputs",
         "notify",
         "publish-predictions",

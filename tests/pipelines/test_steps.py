@@ -80,6 +80,7 @@ def test_every_task_gets_its_default_resources_and_cloud_callers_a_retry_with_ba
     }
     training_retries = _retried(compiled["training"])
     assert {key for key, retry in training_retries.items() if retry} == {
+        "check-drift",  # the champion's profile, from the registry
         "fingerprint-inputs",
         "validate-data",
         "split-data",
@@ -90,6 +91,7 @@ def test_every_task_gets_its_default_resources_and_cloud_callers_a_retry_with_ba
     assert training_retries["register-model"] is None
     scoring_retries = _retried(compiled["batch_scoring"])
     assert {key for key, retry in scoring_retries.items() if retry} == {
+        "check-drift",
         "fingerprint-inputs",
         "validate-data",
         "plan-shards",
@@ -136,7 +138,7 @@ def test_keel_compile_takes_resources_and_names_an_unknown_component(tmp_path: P
     )
     assert refused.returncode == 1 and not (tmp_path / "bad").exists()
     assert (
-        "--resources trian_model: no such component in training (components: evaluate_model, "
+        "--resources trian_model: no such component in training (components: check_drift, evaluate_model, "
         in refused.stderr
     )
 

@@ -1,5 +1,6 @@
 """The training pipeline run end to end with kfp.local, on the sample data, into a local registry."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -59,6 +60,16 @@ def test_cold_start_then_better_then_worse_challenger(
     )
     training_data = champion.metadata["training_data"]  # the split's training part
     assert len(training_data["sha256"]) == 64 and 3_500 < training_data["rows"] < 4_500
+    profile = registry.load_profile("churn", "champion")  # the training split and the holdout's scores
+    assert (
+        profile["rows"] == training_data["rows"]
+        and sum(profile["score"]["counts"]) == 5_000 - profile["rows"]
+    )
+
+    # Each run compared its training data with the champion's profile, and only reported it.
+    checks = sorted(keel_home.glob("runs/*/check-drift/anomalies"), key=lambda path: path.stat().st_mtime)
+    decisions = [json.loads(path.read_text())["decision"] for path in checks]
+    assert decisions == ["skipped", "pass", "pass"]  # cold start: no champion to compare with
 
     rollback = subprocess.run(
         [Path(sys.executable).parent / "keel", "registry", "rollback", "churn", "--registry", registry_uri],

@@ -260,13 +260,13 @@ def test_an_int_is_a_valid_number_and_every_problem_is_named_at_once(api, typed_
             "typed",
             ROOT,
             {"resources": {"train_model": Resources(cpu="8")}},
-            r"tag and resources apply to names",
+            r"tag, resources and alert settings apply to names",
         ),
         (
             "training",
             ROOT,
             {"resources": {"trian_model": Resources(cpu="8")}, "image_registry": REGISTRY},
-            r"--resources trian_model: no such component in training \(components: evaluate_model, ",
+            r"--resources trian_model: no such component in training \(components: check_drift, evaluate_model, ",
         ),
     ],
 )
@@ -585,7 +585,7 @@ def test_alert_settings_apply_to_names_not_to_compiled_yaml(api, typed_yaml):
     from pipelines.alerting import Alerts
 
     with pytest.raises(
-        ValueError, match="compiled already: image registry, tag and alert settings apply to names"
+        ValueError, match="compiled already: image registry, tag, resources and alert settings apply to names"
     ):
         vertex.submit(str(typed_yaml), PROJECT, LOCATION, ROOT, alerts=Alerts(webhook_url=SLACK), **on(api))
     assert api.requests == []

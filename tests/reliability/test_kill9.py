@@ -79,7 +79,12 @@ def test_kill_during_scoring_leaves_outputs_registry_and_input_intact(keel_home:
     assert done.returncode == 0, done.stderr[-3000:]
     scored = io.read_table(str(published))
     assert len(scored) == 40_000 and set(scored["model_version"]) == {3}
-    assert sorted(p.name for p in output.rglob("*")) == ["predictions.parquet", f"run_date={RUN_DATE}"]
+    assert sorted(p.relative_to(output).as_posix() for p in output.rglob("*")) == [
+        "_monitoring",
+        f"_monitoring/run_date={RUN_DATE}.json",
+        f"run_date={RUN_DATE}",
+        f"run_date={RUN_DATE}/predictions.parquet",
+    ]
     assert state()[:2] == before[:2]
 
 

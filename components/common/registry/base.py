@@ -47,10 +47,11 @@ class RegistryError(KeelError, LookupError):
 class ModelVersion:
     """One registered version of a model.
 
-    `uri` is the version's model folder (model.joblib + metadata.json), `sha256` the model file's
-    digest recorded at registration, `metadata` the folder's metadata.json, `labels` lineage such as
-    the ClearML task id and the pipeline run id, `created_at` an ISO 8601 UTC time. `damaged` says
-    why the version's record or model folder cannot be used (empty when it can).
+    `uri` is the version's model folder (model.joblib + metadata.json, and profile.json), `sha256` the
+    model file's digest recorded at registration, `metadata` the folder's metadata.json (with the
+    profile's digest), `labels` lineage such as the ClearML task id and the pipeline run id,
+    `created_at` an ISO 8601 UTC time. `damaged` says why the version's record or model folder
+    cannot be used (empty when it can).
     """
 
     name: str
@@ -63,6 +64,11 @@ class ModelVersion:
     labels: dict[str, str] = field(default_factory=dict)
     created_at: str = ""
     damaged: str = ""
+
+    @property
+    def profile_sha256(self) -> str:
+        """The sha256 of the version's profile.json recorded at registration; empty if it had none."""
+        return self.metadata.get("profile_sha256", "")
 
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -316,7 +322,8 @@ class Registry(ABC):
         return self.get(name, CHAMPION)
 
     def load(self, name: str, ref: int | str) -> tuple[Any, dict[str, Any]]:
-        """The model and its metadata, refused (ModelIntegrityError) unless its sha256 is the registered one."""
+        """The model and its metadata, refused (ModelIntegrityError) unless the sha256 of its model file
+        and of its profile are the registered ones."""
         found = self.get(name, ref)
         where = f"{self.uri}: model {name!r} version {found.version}"
         if found.damaged:
@@ -324,7 +331,7 @@ class Registry(ABC):
         if not found.sha256:
             raise model_files.ModelIntegrityError(f"{where}: no sha256 was recorded; refusing to load")
         try:
-            return model_files.load(self._readable_folder(found.uri), found.sha256)
+            return model_files.load(self._readable_folder(found.uri), found.sha256, found.profile_sha256)
         except model_files.ModelIntegrityError as error:
             raise model_files.ModelIntegrityError(f"{where}: {error}") from None
 
@@ -338,8 +345,19 @@ class Registry(ABC):
             return found.damaged
         try:
             folder = self._readable_folder(found.uri)
-            model_files.verify(folder, found.sha256)
+            model_files.verify(folder, found.sha256, found.profile_sha256)
             model_files.read_metadata(folder)
         except (model_files.ModelIntegrityError, DataError, OSError) as error:
             return str(error)
         return ""
+
+    def load_profile(self, name: str, ref: int | str) -> dict[str, Any] | None:
+        """The version's reference profile (None if it was registered without one), refused
+        (ModelIntegrityError) unless its sha256 is the registered one."""
+        found = self.get(name, ref)
+        try:
+            return model_files.load_profile(self._readable_folder(found.uri), found.profile_sha256)
+        except model_files.ModelIntegrityError as error:
+            raise model_files.ModelIntegrityError(
+                f"{self.uri}: model {name!r} version {found.version}: {error}"
+            ) from None

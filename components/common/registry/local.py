@@ -92,7 +92,7 @@ class LocalRegistry(Registry):
                 source_fs, source_path = io.filesystem(folder)
                 pa_fs.copy_files(source_path, str(staging), source_fs, pa_fs.LocalFileSystem())
                 try:
-                    model_files.verify(str(staging), record.sha256)
+                    model_files.verify(str(staging), record.sha256, record.profile_sha256)
                 except model_files.ModelIntegrityError as error:
                     raise model_files.ModelIntegrityError(
                         f"{self.uri}: model {record.name!r}: {folder} changed while it was being copied ({error})"
