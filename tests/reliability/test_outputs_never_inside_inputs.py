@@ -173,18 +173,21 @@ def test_components_refuse_at_their_start(data: Path, tmp_path: Path):
 
 
 def test_batch_scoring_into_its_own_input_folder_leaves_the_input_as_it_was(
-    kfp_local: Path, data: Path, tmp_path: Path
+    kfp_local: Path, data: Path, tmp_path: Path, capfd: pytest.CaptureFixture
 ):
-    """The issue's example, run as a pipeline: today the predictions land in the input data set."""
+    """The issue's example, run as a pipeline: today the predictions land in the input data set. The
+    run's first step refuses it, before any shard is validated or scored."""
     from pipelines.batch_scoring import batch_scoring
 
     registry = open_registry(str(tmp_path / "registry"))
     registry.promote("churn", registry.register("churn", model_folder(tmp_path / "model")).version)
     before = snapshot(data)
-    with pytest.raises(RuntimeError, match="publish-predictions"):
+    with pytest.raises(RuntimeError, match="fingerprint-inputs"):
         batch_scoring(
             data_uri=str(data), output_uri=str(data), registry_uri=registry.uri, run_date="2026-11-26"
         )
+    assert "LocationError: " in "".join(capfd.readouterr())
+    assert not list(kfp_local.rglob("batch-predict*"))
     assert snapshot(data) == before
     assert len(io.read_table(str(data))) == 600
     assert sample_data.LABEL not in io.read_table(str(data)).columns
