@@ -91,14 +91,19 @@ def run_local(name: str, params: dict[str, Any]):
 
     Parameters are checked against the compiled spec and their rules first (outputs never inside
     inputs, the runs folder included); a `data_uri` not given, with no default of its own (a use
-    case's pipelines have one), is the bundled sample data."""
+    case's pipelines have one), is the bundled sample data. No task is retried here (see
+    pipelines.steps.build)."""
     from google.protobuf import json_format
     from kfp import local
+    from kfp.dsl.graph_component import GraphComponent
 
     from components.common.sample_data import sample_path
+    from pipelines import steps
     from pipelines.compiling import load
 
     runnable = load(name)
+    if isinstance(runnable, GraphComponent):
+        runnable, _ = steps.build(runnable, {}, retries=False)
     spec = json_format.MessageToDict(runnable.pipeline_spec)
     declared = declared_inputs(spec)[0].get("data_uri")
     if declared is not None and "data_uri" not in params and not declared.get("defaultValue"):

@@ -159,6 +159,7 @@ _RESOURCES: contextvars.ContextVar[Mapping[str, Resources] | None] = contextvars
     "keel_resources", default=None
 )
 _SEEN: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar("keel_components_seen", default=None)
+_RETRIES: contextvars.ContextVar[bool] = contextvars.ContextVar("keel_retries", default=True)
 
 
 def configure_tasks() -> None:
@@ -178,7 +179,7 @@ def configure_tasks() -> None:
             if declared.never_cached:
                 task.set_caching_options(False)
             reaches = declared.never_cached or any(read in task.inputs for read in declared.reads)
-            if declared.retried and reaches:
+            if declared.retried and reaches and _RETRIES.get():
                 task.set_retry(**RETRY)
         if task.container_spec is not None:
             _set_resources(task, name)
@@ -203,18 +204,20 @@ def _set_resources(task, name: str) -> None:
         task.set_accelerator_limit(wanted.accelerator_count or 1)
 
 
-def build(pipeline, resources: Mapping[str, Resources]) -> tuple[object, set[str]]:
+def build(pipeline, resources: Mapping[str, Resources], retries: bool = True) -> tuple[object, set[str]]:
     """`pipeline` (a @dsl.pipeline) built again with `resources` in force, and the components its
     wiring configured (by name). Pipelines it calls by a module-level name (e.g. a use case calling
-    the library's `training`) are built again too. Without resources: `pipeline` itself, no names."""
-    if not resources:
+    the library's `training`) are built again too. `retries=False`: no task is retried (`keel run
+    --local`, where nothing is transient and a retry of a bad table would only add minutes of
+    backoff). Without resources and with retries: `pipeline` itself, no names."""
+    if not resources and retries:
         return pipeline, set()
-    resources_token, seen_token = _RESOURCES.set(dict(resources)), _SEEN.set(set())
+    tokens = _RESOURCES.set(dict(resources)), _SEEN.set(set()), _RETRIES.set(retries)
     try:
         return _rebuilt(pipeline), _SEEN.get()
     finally:
-        _RESOURCES.reset(resources_token)
-        _SEEN.reset(seen_token)
+        for variable, token in zip((_RESOURCES, _SEEN, _RETRIES), tokens, strict=True):
+            variable.reset(token)
 
 
 def _rebuilt(pipeline):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from google.protobuf import json_format
 from google_cloud_pipeline_components.v1.custom_job import create_custom_training_job_from_component
 from kfp import compiler, dsl
 
@@ -99,6 +100,18 @@ def test_every_task_gets_its_default_resources_and_cloud_callers_a_retry_with_ba
         "batch-predict",
         "publish-predictions",
     }
+
+
+def test_a_local_build_retries_nothing_and_leaves_the_pipeline_as_it_was():
+    from pipelines.batch_scoring import batch_scoring
+
+    def retried(pipeline) -> set[str]:
+        spec = json_format.MessageToDict(pipeline.pipeline_spec)
+        return {key for key, policy in _retried(spec).items() if policy}
+
+    local, _ = steps.build(batch_scoring, {}, retries=False)
+    assert retried(local) == set() and "resolve-model" in retried(batch_scoring)
+    assert steps.build(batch_scoring, {}) == (batch_scoring, set())
 
 
 def test_resources_given_at_compile_override_the_defaults_field_by_field(tmp_path: Path):

@@ -94,6 +94,7 @@ def test_a_failed_task_inside_a_pipeline_is_named_with_its_error(keel_home: Path
         "rule: every column needs its own name (rename or drop the duplicates)"
     )
     assert not (tmp_path / "r").exists()
+    assert "Retrying in" not in done.stdout + done.stderr  # a local run fails at once, no backoff
 
 
 def test_the_exception_is_read_from_the_last_traceback():
