@@ -23,6 +23,7 @@ from benchmarks.harness import ROOT, Context, Figure, skipped
 NAME = "startup"
 RUNS = 2
 
+FINAL_STATUS = {"state": "SUCCEEDED", "pipelineJobResourceName": "startup", "pipelineTaskName": "startup"}
 PROBE = (
     "import os as _o; _s = open('/proc/self/stat').read().rsplit(')', 1)[1].split(); "
     "print('KEEL-STARTUP', float(open('/proc/uptime').read().split()[0]) - int(_s[19]) / _o.sysconf('SC_CLK_TCK'), "
@@ -50,7 +51,8 @@ def with_probe(source: str, function: str) -> str:
 
 def _command(compiled: Path, scratch: Path) -> tuple[list[str], str]:
     """The compiled command with its placeholders filled by kfp.local's own code and the probe
-    inserted; required inputs get placeholder values (the probe exits before any is used)."""
+    inserted; inputs without a default get placeholder values (the probe exits before any is used;
+    an exit task's PipelineTaskFinalStatus, type 7, is read by the executor first: it gets one)."""
     from kfp import dsl
     from kfp.components import load_component_from_file
     from kfp.local import executor_input_utils, placeholder_utils, task_dispatcher
@@ -63,8 +65,10 @@ def _command(compiled: Path, scratch: Path) -> tuple[list[str], str]:
     )
     arguments = {}
     for key, parameter in component.input_definitions.parameters.items():
-        if not parameter.is_optional:
-            arguments[key] = {1: 1.0, 2: 1, 3: "x", 4: True, 5: [], 6: {}}.get(parameter.parameter_type, "x")
+        if not parameter.HasField("default_value"):
+            arguments[key] = {1: 1.0, 2: 1, 3: "x", 4: True, 5: [], 6: {}, 7: FINAL_STATUS}.get(
+                parameter.parameter_type, "x"
+            )
     for key, artifact in component.input_definitions.artifacts.items():
         if not artifact.is_optional:
             made = dsl.Artifact(name=key, uri=str(scratch / key))
