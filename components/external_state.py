@@ -33,6 +33,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from components.common.errors import DefinitionError
+
 Component = TypeVar("Component")
 
 
@@ -106,7 +108,7 @@ def external_state(
         _check_names(spec.name, declared, set(spec.inputs or {}), set(spec.outputs or {}))
         key = component_key(spec.name)
         if _DECLARED.get(key, declared) != declared:
-            raise ValueError(
+            raise DefinitionError(
                 f"component {spec.name!r}: declared twice, differently ({_DECLARED[key]} and {declared})"
             )
         _DECLARED[key] = declared
@@ -118,13 +120,13 @@ def external_state(
 def _check_names(component: str, declared: ExternalState, inputs: set[str], outputs: set[str]) -> None:
     unknown = sorted(declared.inputs_named() - inputs)
     if unknown:
-        raise ValueError(
+        raise DefinitionError(
             f"component {component!r}: its external-state declaration names input(s) {', '.join(unknown)}, "
             f"which it does not have (inputs: {', '.join(sorted(inputs)) or 'none'})"
         )
     missing = sorted(set(declared.fingerprints) - outputs)
     if missing:
-        raise ValueError(
+        raise DefinitionError(
             f"component {component!r}: declares fingerprint output(s) {', '.join(missing)}, which it does not have"
         )
 

@@ -36,6 +36,7 @@ from kfp import dsl
 from kfp.dsl.graph_component import GraphComponent
 
 from components.common.alerts import check_webhook
+from components.common.errors import DefinitionError, ParameterError
 from components.external_state import external_state
 from components.notify.component import notify
 from components.notify.core import ALERT_ON
@@ -63,12 +64,12 @@ class Alerts:
 
     def __post_init__(self) -> None:
         if self.on not in ALERT_ON:
-            raise ValueError(f"alert on {self.on!r}: expected one of {', '.join(ALERT_ON)}")
+            raise ParameterError(f"alert on {self.on!r}: expected one of {', '.join(ALERT_ON)}")
         if self.webhook_url:
             check_webhook(self.webhook_url, self.webhook_format)
         bad = [address for address in self.emails if not _EMAIL.fullmatch(address)]
         if bad:
-            raise ValueError(f"alert email(s) {', '.join(map(repr, bad))}: expected name@domain")
+            raise ParameterError(f"alert email(s) {', '.join(map(repr, bad))}: expected name@domain")
         object.__setattr__(self, "emails", tuple(self.emails))
 
 
@@ -96,7 +97,7 @@ def with_alerts(pipeline: GraphComponent, alerts: Alerts | None = None) -> Graph
     if not isinstance(body, GraphComponent):
         raise TypeError(f"with_alerts wraps a @dsl.pipeline, not {type(body).__name__}")
     if body.component_spec.outputs:
-        raise ValueError(
+        raise DefinitionError(
             f"pipeline {body.name!r} returns outputs, which KFP does not allow from inside dsl.ExitHandler"
         )
     tasks = body.pipeline_func

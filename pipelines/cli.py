@@ -18,6 +18,7 @@ keel config options compile|submit|schedule [PIPELINE] [--config keel.toml]
 keel images [--registry R] [--tag T]       (a use case's component images, FROM keel-base)
 keel lineage PREDICTIONS_FILE | OUTPUT_URI --run-date D [--registry URI] [--json]
 keel monitor OUTPUT_URI [--last N] [--plot FILE]
+keel serve MODEL [--registry URI] [--port P] | --model-dir FOLDER   (online predictions)
 
 NAME and PIPELINE: a pipeline or component of this library by name, or any one by import path,
 `module:function` (importable from the working folder, e.g. `house_prices.pipelines:training`);
@@ -41,10 +42,10 @@ from pathlib import Path
 from typing import Any
 
 from components.common.config import settings
-from components.common.errors import KeelError
+from components.common.errors import KeelError, ParameterError
 from components.common.logging import logger
 from components.images import DEFAULT_REGISTRY, __version__
-from pipelines import cli_lineage, cli_use_case
+from pipelines import cli_lineage, cli_serve, cli_use_case
 from pipelines.parameters import check_params, declared_inputs, parse_params, split_pairs
 from pipelines.vertex import TRANSPORTS
 
@@ -132,7 +133,9 @@ def _describe_run(runs_dir: Path, since: float) -> None:
 
 def cmd_run(args: argparse.Namespace) -> None:
     if not args.local:
-        raise SystemExit("keel run needs --local (runs with kfp.local here); use `keel submit` for Vertex AI")
+        raise ParameterError(
+            "keel run needs --local (runs with kfp.local here); use `keel submit` for Vertex AI"
+        )
     import time
 
     from pipelines import task_errors
@@ -303,7 +306,7 @@ def cmd_monitor(args: argparse.Namespace) -> None:
 
     records = history.read(args.output_uri, args.last)
     if not records:
-        raise SystemExit(f"{args.output_uri}: no drift records under {history.FOLDER}/ yet")
+        raise io.DataError(f"{args.output_uri}: no drift records under {history.FOLDER}/ yet")
     print(f"drift of {args.output_uri}, last {len(records)} run(s) (distance; *: drifted)")
     print(history.table(records))
     plot = args.plot or str(settings().home / "monitor" / "trend.html")
@@ -386,6 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=cmd_registry)
     cli_use_case.add_commands(commands)
     cli_lineage.add_command(commands)
+    cli_serve.add_command(commands)
 
     monitor = commands.add_parser("monitor", help="drift of batch scoring runs over time, with a trend plot")
     monitor.add_argument("output_uri", help="the batch scoring output_uri (local, /gcs/ or gs://)")
@@ -509,6 +513,7 @@ def _add_vertex_commands(commands) -> None:
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     try:
+        settings()  # a bad KEEL_* setting is reported as any other error, whether the command reads it or not
         args.handler(args)
     except (KeelError, LookupError, ValueError, RuntimeError, OSError) as error:
         logger.error("%s", error)

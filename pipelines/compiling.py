@@ -24,7 +24,7 @@ from kfp.dsl.graph_component import GraphComponent
 
 import components
 from components.common import io
-from components.common.errors import KeelError
+from components.common.errors import DefinitionError, KeelError, ParameterError
 from components.images import DEFAULT_REGISTRY, RUN_IMAGES, __version__
 from pipelines import caching, steps
 from pipelines.steps import Resources
@@ -41,7 +41,7 @@ PIPELINES: dict[str, str] = {
 
 
 class ImportPathError(KeelError, LookupError):
-    """A `module:function` that does not name an importable pipeline or component."""
+    """A name or `module:function` that does not name a pipeline or component (importable)."""
 
 
 # kfp.local cannot run a task whose argument is Vertex's schedule-time placeholder, so pipelines
@@ -63,7 +63,7 @@ def load(name: str):
     if name in components.__all__:
         return getattr(components, name)
     known = ", ".join(sorted([*PIPELINES, *components.__all__]))
-    raise KeyError(
+    raise ImportPathError(
         f"no pipeline or component named {name!r}; known: {known}; or give an import path, module:function"
     )
 
@@ -174,7 +174,7 @@ def _built(
             configured |= seen
             pipelines.append(name)
         elif alerts is not None and explicit:
-            raise ValueError(f"{name} is a component: alert settings apply to pipelines")
+            raise ParameterError(f"{name} is a component: alert settings apply to pipelines")
         built[name] = runnable
     if resources:
         steps.check_components(resources, configured, pipelines)
@@ -188,7 +188,7 @@ def _compile(name: str, runnable: Any, output_dir: Path, registry: str, tag: str
         compiler.Compiler().compile(runnable, str(raw))
         documents = [with_runtime_placeholders(d) for d in yaml.safe_load_all(raw.read_text())]
     if not retarget_images(documents[0], registry, tag) and name in components.__all__:
-        raise RuntimeError(f"{name}: no keel component image found in the compiled spec")
+        raise DefinitionError(f"{name}: no keel component image found in the compiled spec")
     if isinstance(runnable, GraphComponent):
         caching.check(documents[0])
     documents[0] = with_run_images(documents[0], images_of(documents[0]))

@@ -43,7 +43,7 @@ def split_pairs(pairs: list[str], option: str) -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise ValueError(f"{option} {pair!r}: expected key=value")
+            raise ParameterError(f"{option} {pair!r}: expected key=value")
         split[key] = value
     return split
 
@@ -57,7 +57,7 @@ def parse_params(pairs: list[str], parameters: Mapping[str, Any]) -> dict[str, A
     params = {}
     for key, raw in split_pairs(pairs, "--param").items():
         if key not in parameters:
-            raise ValueError(f"--param {key}: {_unknown(key, parameters)}")
+            raise ParameterError(f"--param {key}: {_unknown(key, parameters)}")
         try:
             value = json.loads(raw)
         except json.JSONDecodeError:
@@ -126,7 +126,7 @@ def check_params(
             f"needs input artifact(s) {', '.join(sorted(needed))}, which cannot be given as parameters"
         )
     if problems:
-        raise ValueError(f"{_shown_name(spec)}: " + "; ".join(problems))
+        raise ParameterError(f"{_shown_name(spec)}: " + "; ".join(problems))
     ready = {
         name: _as_declared(value, parameters[name].get("parameterType", "")) for name, value in params.items()
     }

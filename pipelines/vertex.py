@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from components.common.console import console_url
-from components.common.errors import KeelError
+from components.common.errors import KeelError, ParameterError
 from components.images import DEFAULT_REGISTRY, __version__
 from pipelines.parameters import check_params
 
@@ -45,16 +45,16 @@ class VertexError(KeelError, RuntimeError):
 def client_endpoint(api_endpoint: str | None, api_transport: str) -> str | None:
     """`api_endpoint` as the transport takes it: host[:port] for gRPC, a host or URL for REST."""
     if api_transport not in TRANSPORTS:
-        raise ValueError(f"api transport {api_transport!r}: expected one of {', '.join(TRANSPORTS)}")
+        raise ParameterError(f"api transport {api_transport!r}: expected one of {', '.join(TRANSPORTS)}")
     if api_endpoint is None:
         return None
     url = urlsplit(api_endpoint if "://" in api_endpoint else f"//{api_endpoint}")
     if not url.netloc or url.path.strip("/") or url.query or url.scheme not in ("", "http", "https"):
-        raise ValueError(f"api endpoint {api_endpoint!r}: expected a host[:port] or a URL without a path")
+        raise ParameterError(f"api endpoint {api_endpoint!r}: expected a host[:port] or a URL without a path")
     if api_transport == "rest":
         return api_endpoint.rstrip("/")
     if url.scheme == "http":
-        raise ValueError(f"api endpoint {api_endpoint!r}: plain http:// needs the REST transport")
+        raise ParameterError(f"api endpoint {api_endpoint!r}: plain http:// needs the REST transport")
     return url.netloc
 
 
@@ -106,11 +106,11 @@ def compiled(
     and tag and the per-component `resources` of pipelines.steps, or a YAML path) and its spec."""
     if Path(pipeline).suffix in (".yaml", ".yml"):
         if image_registry or image_tag or resources or alerts:
-            raise ValueError(
+            raise ParameterError(
                 f"{pipeline} is compiled already: image registry, tag, resources and alert settings apply to names"
             )
         if not Path(pipeline).is_file():
-            raise FileNotFoundError(f"{pipeline}: no such file")
+            raise ParameterError(f"{pipeline}: no such file")
         yield Path(pipeline), _read_spec(Path(pipeline))
         return
     from pipelines.compiling import compile_one
@@ -130,7 +130,7 @@ def compiled(
 def _read_spec(path: Path) -> dict[str, Any]:
     spec = next(yaml.safe_load_all(path.read_text()), None)
     if not isinstance(spec, dict) or "pipelineInfo" not in spec:
-        raise ValueError(f"{path}: not a compiled KFP pipeline spec")
+        raise ParameterError(f"{path}: not a compiled KFP pipeline spec")
     return spec
 
 
@@ -139,7 +139,7 @@ def _check_images(spec: dict[str, Any]) -> None:
     images = {executor.get("container", {}).get("image", "") for executor in executors}
     local = sorted(image for image in images if image.startswith(f"{DEFAULT_REGISTRY}/"))
     if local:
-        raise ValueError(
+        raise ParameterError(
             f"{spec['pipelineInfo']['name']}: Vertex AI cannot pull local images ({', '.join(local)}); "
             "compile with an image registry it can reach, e.g. --image-registry europe-docker.pkg.dev/PROJECT/keel"
         )
@@ -148,22 +148,24 @@ def _check_images(spec: dict[str, Any]) -> None:
 def _check_labels(labels: dict[str, str]) -> None:
     for key, value in labels.items():
         if not _LABEL_KEY.fullmatch(key):
-            raise ValueError(
+            raise ParameterError(
                 f"label {key!r}: a key is a lowercase letter then up to 62 lowercase letters, digits, _ or -"
             )
         if not _LABEL_VALUE.fullmatch(value):
-            raise ValueError(f"label {key}={value!r}: a value is up to 63 lowercase letters, digits, _ or -")
+            raise ParameterError(
+                f"label {key}={value!r}: a value is up to 63 lowercase letters, digits, _ or -"
+            )
 
 
 def _cron(cron: str, timezone: str | None) -> str:
     if timezone is None:
         return cron
     if cron.startswith(("TZ=", "CRON_TZ=")):
-        raise ValueError(f"cron {cron!r} names its time zone already; leave out the time zone option")
+        raise ParameterError(f"cron {cron!r} names its time zone already; leave out the time zone option")
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"time zone {timezone!r}: not an IANA time zone such as Europe/Paris") from None
+        raise ParameterError(f"time zone {timezone!r}: not an IANA time zone such as Europe/Paris") from None
     return f"TZ={timezone} {cron}"
 
 
@@ -188,9 +190,9 @@ def _pipeline_job(
 ):
     """A checked, not yet submitted PipelineJob of `pipeline` (see `submit`), and its display name."""
     if not pipeline_root.startswith("gs://"):
-        raise ValueError(f"pipeline root {pipeline_root!r}: Vertex AI needs a gs:// URI")
+        raise ParameterError(f"pipeline root {pipeline_root!r}: Vertex AI needs a gs:// URI")
     if enable_caching:
-        raise ValueError(
+        raise ParameterError(
             "enable_caching=True would turn caching on for every task, also those that must run every "
             "time (fingerprint_inputs, register_model...): leave it None (each task's compiled caching) or False"
         )

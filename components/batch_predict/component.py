@@ -51,36 +51,22 @@ def batch_predict(
             reference profile.
     """
     from components.batch_predict import core
-    from components.common import inputs, model_files
-    from components.common.tracking import track
+    from components.common.inputs import model_source, table_source
 
-    path, uri = inputs.table_source(data, data_uri, "batch_predict")
-    loaded, metadata = model_files.load(model.path, model.metadata.get("sha256", ""))
-    reference = model_files.load_profile(model.path)
-    run_info = core.ScoringRun(
-        model.metadata.get("name", ""), int(model.metadata.get("version", 0)), run_id, tuple(id_columns or ())
+    path, uri = table_source(data, data_uri, "batch_predict")
+    source = model_source(model)
+    result = core.run(
+        source.path,
+        path,
+        predictions.path,
+        core.ScoringRun(source.name, source.version, run_id, tuple(id_columns or ())),
+        profile_uri=profile.path,
+        expected_sha256=source.sha256,
+        batch_rows=batch_rows,
+        shard=shard,
+        record_uri=uri,
+        data_fingerprint=data_fingerprint,
     )
-    index, count = (int(shard["index"]), int(shard["count"])) if shard else (0, 1)  # JSON numbers are floats
-    params = {
-        "data": uri,
-        "data_fingerprint": data_fingerprint,
-        "model_version": run_info.model_version,
-        "shard": f"{index}/{count}",
-    }
-    with track("batch_predict", params=params) as run:
-        result = core.score_table(
-            loaded,
-            metadata,
-            path,
-            predictions.path,
-            run_info,
-            batch_rows,
-            index,
-            count,
-            reference,
-            profile.path,
-        )
-        predictions.metadata.update(
-            {"rows": result.rows_out, "task": metadata.get("task", ""), "shard": index}
-        )
-        run.report_metrics(result.metrics(), metrics)
+    predictions.metadata.update({"rows": result.rows_out, "task": result.task, "shard": result.shard_index})
+    for name, value in result.metrics().items():
+        metrics.log_metric(name, value)

@@ -10,6 +10,9 @@ encodes, so they overlap with the model's work; a bounded queue keeps at most a 
 
 Given the model's reference profile, the rows and their scores are also profiled on its bins as
 they stream by, for the drift check (components.common.profile).
+
+Plain Python (no kfp): `run(model_folder, data_uri, output_uri, ScoringRun(...))` from a notebook does
+what the component does; `score_table` scores with a model already in memory.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -27,11 +30,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from components.common import io, locations, parameters, prediction
+from components.common import inputs, io, locations, model_files, parameters, prediction
 from components.common.io import DataError
 from components.common.labels import CLASSIFICATION
 from components.common.logging import logger
 from components.common.profile import Profiler
+from components.common.tracking import track
 
 DEFAULT_BATCH_ROWS = 100_000
 
@@ -54,6 +58,8 @@ class ScoringResult:
     batches: int
     seconds: float
     profile: dict[str, Any] | None = None  # the scored rows' profile, when asked for
+    task: str = ""  # the model's: classification or regression
+    shard_index: int = 0
 
     def metrics(self) -> dict[str, float]:
         rate = self.rows_out / self.seconds if self.seconds else 0.0
@@ -82,11 +88,11 @@ class _Progress:
             self.next_log = (int(share * 10) + 1) / 10
 
 
-def _output_schema(input_schema: pa.Schema, run: ScoringRun, metadata: dict) -> pa.Schema:
+def _output_schema(input_schema: pa.Schema, scoring: ScoringRun, metadata: dict) -> pa.Schema:
     classification = metadata.get("task") == CLASSIFICATION
     predicted = pa.array(metadata.get("classes") or [0]).type if classification else pa.float64()
     return pa.schema(
-        [input_schema.field(name) for name in run.id_columns]
+        [input_schema.field(name) for name in scoring.id_columns]
         + [
             ("prediction", predicted),
             ("score", pa.float64()),
@@ -108,7 +114,7 @@ def _output_batch(
     features: pd.DataFrame,
     model: Any,
     metadata: dict,
-    run: ScoringRun,
+    scoring: ScoringRun,
     constants: dict[str, pa.Scalar],
     schema: pa.Schema,
     profiler: Profiler | None,
@@ -117,7 +123,7 @@ def _output_batch(
     if profiler is not None:
         profiler.add(features, score)
     rows = batch.num_rows
-    columns = [batch.column(name) for name in run.id_columns]
+    columns = [batch.column(name) for name in scoring.id_columns]
     columns += [pa.array(predicted, schema.field("prediction").type), pa.array(score, pa.float64())]
     columns += [pa.repeat(value, rows) for value in constants.values()]
     return pa.Table.from_arrays(columns, schema=schema)
@@ -195,7 +201,7 @@ def score_table(
     metadata: dict[str, Any],
     input_uri: str,
     output_uri: str,
-    run: ScoringRun,
+    scoring: ScoringRun,
     batch_rows: int = DEFAULT_BATCH_ROWS,
     shard_index: int = 0,
     shard_count: int = 1,
@@ -208,11 +214,11 @@ def score_table(
     With the model's `reference` profile, the rows and scores are profiled on its bins
     (ScoringResult.profile) and, given `profile_uri`, written there as JSON (`{}` without a reference).
     """
-    parameters.check({"batch_rows": batch_rows, "id_columns": list(run.id_columns)})
+    parameters.check({"batch_rows": batch_rows, "id_columns": list(scoring.id_columns)})
     io.check_shard(shard_index, shard_count)
     locations.check_outputs({"predictions": output_uri}, {"data": input_uri})
     schema = io.open_dataset(input_uri).schema
-    needed = list(dict.fromkeys([*run.id_columns, *(f["name"] for f in metadata["features"])]))
+    needed = list(dict.fromkeys([*scoring.id_columns, *(f["name"] for f in metadata["features"])]))
     absent = [name for name in needed if name not in schema.names]
     if absent:
         raise DataError(f"{input_uri}: column(s) {', '.join(absent)} needed for scoring not found")
@@ -220,12 +226,12 @@ def score_table(
     rows_in = io.rows_of(pieces, input_uri)
     started, scored_at = time.monotonic(), datetime.now(UTC)
     progress, rows_out, batches = _Progress(rows_in), 0, 0
-    out_schema = _output_schema(schema, run, metadata)
+    out_schema = _output_schema(schema, scoring, metadata)
     features = [f["name"] for f in metadata["features"]]
     constants = {
-        "model_name": pa.scalar(run.model_name, pa.string()),
-        "model_version": pa.scalar(run.model_version, pa.int64()),
-        "run_id": pa.scalar(run.run_id, pa.string()),
+        "model_name": pa.scalar(scoring.model_name, pa.string()),
+        "model_version": pa.scalar(scoring.model_version, pa.int64()),
+        "run_id": pa.scalar(scoring.run_id, pa.string()),
         "scored_at": pa.scalar(scored_at, pa.timestamp("us", tz="UTC")),
     }
     read = (
@@ -240,7 +246,7 @@ def score_table(
         try:
             for batch, frame in _in_background(read):
                 background.put(
-                    _output_batch(batch, frame, model, metadata, run, constants, out_schema, profiler)
+                    _output_batch(batch, frame, model, metadata, scoring, constants, out_schema, profiler)
                 )
                 rows_out, batches = rows_out + batch.num_rows, batches + 1
                 progress.advance(batch.num_rows)
@@ -251,4 +257,41 @@ def score_table(
     profile = profiler.result() if profiler is not None else None
     if profile_uri:
         io.write_json(profile_uri, profile or {})
-    return ScoringResult(output_uri, rows_in, rows_out, batches, time.monotonic() - started, profile)
+    seconds = time.monotonic() - started
+    return ScoringResult(
+        output_uri, rows_in, rows_out, batches, seconds, profile, metadata.get("task", ""), shard_index
+    )
+
+
+def run(
+    model_folder: str,
+    data_uri: str,
+    output_uri: str,
+    scoring: ScoringRun,
+    profile_uri: str = "",
+    expected_sha256: str = "",
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    shard: Mapping[str, Any] | None = None,
+    record_uri: str = "",
+    data_fingerprint: str = "",
+) -> ScoringResult:
+    """The component's work, as a tracked run: load the model in `model_folder` (its sha256 checked,
+    against `expected_sha256` when given, else metadata.json's) and its reference profile, then
+    `score_table` the table at `data_uri`, or its `shard` (an item of plan_shards' output), into
+    `output_uri` and the profile into `profile_uri`. `record_uri` (default `data_uri`) and
+    `data_fingerprint` are recorded with the run."""
+    index, count = inputs.shard_position(shard)
+    model, metadata = model_files.load(model_folder, expected_sha256)
+    reference = model_files.load_profile(model_folder)
+    params = {
+        "data": record_uri or data_uri,
+        "data_fingerprint": data_fingerprint,
+        "model_version": scoring.model_version,
+        "shard": f"{index}/{count}",
+    }
+    with track("batch_predict", params=params) as tracked:
+        result = score_table(
+            model, metadata, data_uri, output_uri, scoring, batch_rows, index, count, reference, profile_uri
+        )
+        tracked.log_metrics(result.metrics())
+    return result

@@ -89,41 +89,34 @@ def check_drift(
         drifted: True when any feature (or the score distribution) drifted.
     """
     from components.check_drift import core
-    from components.common.inputs import table_source
-    from components.common.tracking import track
+    from components.common.inputs import model_source, table_source
 
-    if model is None and not model_name:
-        raise ValueError("check_drift needs `model` or `model_name`")
-    path, uri = table_source(data, data_uri, "check_drift") if data is not None or data_uri else ("", "")
-    name = model.metadata.get("name", "") if model else ""  # resolve_model's output names its version
-    subject = f"{name} v{int(model.metadata.get('version', 0))}" if name else (model.uri if model else "")
-    request = core.DriftRequest(
-        subject=subject,
-        model_folder=model.path if model else "",
-        registry_uri=registry_uri,
-        model_name=model_name,
-        model_ref=model_ref,
-        profiles=tuple(profile.path for profile in profiles or ()),
-        data=path,
-        data_uri=uri,
-        predictions=predictions.path if predictions else "",
-        threshold=threshold,
-        thresholds=thresholds or {},
-        on_drift=on_drift,
-        report=report.path,
-        summary=summary.path,
-        anomalies=anomalies.path,
-        output_uri=output_uri,
-        run_date=run_date,
-        schedule_time=schedule_time,
-        alert_webhook=alert_webhook,
-        alert_webhook_format=alert_webhook_format,
+    path, uri = table_source(data, data_uri, "check_drift", required=False)
+    source = model_source(model)
+    outcome = core.run(
+        core.DriftRequest(
+            subject=source.subject,
+            model_folder=source.path,
+            registry_uri=registry_uri,
+            model_name=model_name,
+            model_ref=model_ref,
+            profiles=tuple(profile.path for profile in profiles or ()),
+            data=path,
+            data_uri=uri,
+            predictions=predictions.path if predictions else "",
+            threshold=threshold,
+            thresholds=thresholds or {},
+            on_drift=on_drift,
+            report=report.path,
+            summary=summary.path,
+            anomalies=anomalies.path,
+            output_uri=output_uri,
+            run_date=run_date,
+            schedule_time=schedule_time,
+            alert_webhook=alert_webhook,
+            alert_webhook_format=alert_webhook_format,
+        )
     )
-    params = {"model": request.subject or f"{model_name}@{model_ref}", "data": uri, "on_drift": on_drift}
-    with track("check_drift", params=params) as run:
-        outcome = core.check(request)
-        run.report_metrics(outcome.metrics(), metrics)
-        run.log_artifact("report", report.path)
-    if outcome.blocked:
-        raise core.DriftDetectedError(outcome.headline())
+    for name, value in outcome.metrics().items():
+        metrics.log_metric(name, value)
     return (outcome.drifted,)

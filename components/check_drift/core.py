@@ -1,7 +1,8 @@
 """Compare data with a model's reference profile: per-feature drift, the decision, and its records.
 
 Plain Python (no kfp): `check(DriftRequest(model_folder=..., data=...))` from a notebook gives the
-same result as the component; `compare(reference, current)` compares two profiles already in hand.
+same result as the component (`run` is the component's work: `check` as a tracked run, failing on a
+`fail` decision); `compare(reference, current)` compares two profiles already in hand.
 
 Each feature of the reference profile (components.common.profile) is compared with the current
 data on the same buckets (its bins, plus missing values): numeric features and the model's scores
@@ -22,7 +23,7 @@ from typing import Any
 from components.check_drift import history, metrics
 from components.check_drift.results import PASS, SKIPPED, DriftOutcome, DriftResult, FeatureDrift
 from components.common import alerts, io, model_files
-from components.common.errors import KeelError
+from components.common.errors import KeelError, ParameterError
 from components.common.io import DataError
 from components.common.logging import logger
 from components.common.profile import (
@@ -33,6 +34,7 @@ from components.common.profile import (
     combine,
     distribution,
 )
+from components.common.tracking import track
 
 DEFAULT_THRESHOLD = 0.1
 ON_DRIFT = ("warn", "fail")
@@ -49,19 +51,19 @@ def _metric(kind: str) -> str:
 
 
 def check_settings(on_drift: str, threshold: float, thresholds: dict[str, float]) -> None:
-    """ValueError naming an unknown `on_drift` or any threshold outside (0, 1]."""
+    """ParameterError naming an unknown `on_drift` or any threshold outside (0, 1]."""
     if on_drift not in ON_DRIFT:
-        raise ValueError(f"check_drift: on_drift = {on_drift!r}; expected one of {', '.join(ON_DRIFT)}")
+        raise ParameterError(f"check_drift: on_drift = {on_drift!r}; expected one of {', '.join(ON_DRIFT)}")
     named = {"threshold": threshold, **{f"thresholds[{k!r}]": v for k, v in thresholds.items()}}
     for name, value in named.items():
         if not isinstance(value, int | float) or isinstance(value, bool) or not 0 < value <= 1:
-            raise ValueError(f"check_drift: {name} = {value!r}; rule: a distance threshold is in (0, 1]")
+            raise ParameterError(f"check_drift: {name} = {value!r}; rule: a distance threshold is in (0, 1]")
 
 
 def _check_names(thresholds: dict[str, float], names: list[str]) -> None:
     unknown = sorted(set(thresholds) - set(names))
     if unknown:
-        raise ValueError(
+        raise ParameterError(
             f"check_drift: thresholds for unknown feature(s) {unknown}; known: {', '.join(names)}"
         )
 
@@ -231,7 +233,7 @@ def _current(request: DriftRequest, reference: dict[str, Any]) -> dict[str, Any]
         profiles = [io.read_json(path) for path in request.profiles]
         return combine([one for one in profiles if one], source=", ".join(request.profiles))
     if not request.data:
-        raise ValueError("check_drift needs the data to compare: `profiles`, or `data` / `data_uri`")
+        raise ParameterError("check_drift needs the data to compare: `profiles`, or `data` / `data_uri`")
     return profile_table(reference, request.data, request.predictions)
 
 
@@ -249,6 +251,23 @@ def check(request: DriftRequest) -> DriftOutcome:
         outcome = DriftOutcome(result, decide(result, request.on_drift), request.on_drift)
     write_outputs(outcome, request)
     announce(outcome, request.alert_webhook, request.alert_webhook_format)
+    return outcome
+
+
+def run(request: DriftRequest) -> DriftOutcome:
+    """The component's work: `check` as a tracked run (its metrics and report in ClearML), then
+    DriftDetectedError when the decision is `fail`, once every output is written."""
+    if not request.model_folder and not request.model_name:
+        raise ParameterError("check_drift needs `model` or `model_name`")
+    model = request.subject or f"{request.model_name}@{request.model_ref}"
+    params = {"model": model, "data": request.data_uri, "on_drift": request.on_drift}
+    with track("check_drift", params=params) as tracked:
+        outcome = check(request)
+        tracked.log_metrics(outcome.metrics())
+        if request.report:
+            tracked.log_artifact("report", request.report)
+    if outcome.blocked:
+        raise DriftDetectedError(outcome.headline())
     return outcome
 
 

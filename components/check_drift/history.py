@@ -18,8 +18,7 @@ from typing import Any
 import pyarrow.fs as pa_fs
 
 from components.check_drift import plots
-from components.common import io
-from components.publish_predictions.core import run_date as resolve_run_date
+from components.common import io, parameters
 
 FOLDER = "_monitoring"
 _RECORD = re.compile(r"run_date=(\d{4}-\d{2}-\d{2})\.json")
@@ -31,8 +30,8 @@ def record_uri(output_uri: str, day: str) -> str:
 
 
 def append(output_uri: str, run_date: str, schedule_time: str, anomalies: dict[str, Any]) -> str:
-    """Record a check's `anomalies` as the run date's record (see `resolve_run_date`); returns its URI."""
-    day = resolve_run_date(run_date, schedule_time)
+    """Record a check's `anomalies` as the run date's record (see `parameters.run_date`); returns its URI."""
+    day = parameters.run_date(run_date, schedule_time)
     uri = record_uri(output_uri, day)
     io.write_json(uri, {"run_date": day, "recorded_at": datetime.now(UTC).isoformat(), **anomalies})
     return uri

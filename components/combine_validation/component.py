@@ -39,17 +39,11 @@ def combine_validation(
         metrics: rows, expectations_run, expectations_failed, success_percent.
         passed: True when every expectation passed on the whole table.
     """
-    from components.common.logging import logger
-    from components.common.tracking import track
     from components.validate_data import core
 
-    with track("combine_validation", params={"shards": len(partials)}) as run:
-        outcome = core.combine_folders([partial.path for partial in partials])
-        core.write_outputs(outcome, validation_result.path, report.path)
-        run.report_metrics(outcome.metrics(), metrics)
-        run.log_artifact("report", report.path)
-    if not outcome.passed:
-        if fail_on_error:
-            raise core.ValidationFailedError(outcome.summary())
-        logger.warning("%s", outcome.summary())
+    outcome = core.combine_validation(
+        [partial.path for partial in partials], validation_result.path, report.path, fail_on_error
+    )
+    for name, value in outcome.metrics().items():
+        metrics.log_metric(name, value)
     return (outcome.passed,)

@@ -33,6 +33,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from components.common.errors import ParameterError
 from components.common.logging import JsonFormatter, logger
 
 SEVERITIES = ("ERROR", "WARNING", "INFO")
@@ -52,10 +53,14 @@ def webhook_host(url: str) -> str:
 def check_webhook(url: str, webhook_format: str = "auto") -> None:
     """ValueError unless `url` is an http(s) URL with a host and `webhook_format` a known format."""
     if webhook_format not in WEBHOOK_FORMATS:
-        raise ValueError(f"webhook format {webhook_format!r}: expected one of {', '.join(WEBHOOK_FORMATS)}")
+        raise ParameterError(
+            f"webhook format {webhook_format!r}: expected one of {', '.join(WEBHOOK_FORMATS)}"
+        )
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"webhook URL on host {webhook_host(url)}: expected an http(s):// URL with a host")
+        raise ParameterError(
+            f"webhook URL on host {webhook_host(url)}: expected an http(s):// URL with a host"
+        )
 
 
 def payload_format(url: str, webhook_format: str = "auto") -> str:

@@ -23,6 +23,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from components.common.errors import ParameterError
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -40,13 +42,14 @@ class Settings:
 _CHOICES = {
     "KEEL_TRACKING": ("auto", "offline", "off"),
     "KEEL_LOG_FORMAT": ("auto", "json", "text"),
+    "KEEL_LOG_LEVEL": ("debug", "info", "warning", "warn", "error", "critical", "fatal", "notset"),
 }
 
 
 def _choice(name: str, default: str) -> str:
     value = os.environ.get(name, default).strip().lower()
     if value not in _CHOICES[name]:
-        raise ValueError(f"{name}={value!r}: expected one of {', '.join(_CHOICES[name])}")
+        raise ParameterError(f"{name}={value!r}: expected one of {', '.join(_CHOICES[name])}")
     return value
 
 
@@ -57,7 +60,7 @@ def _number(name: str, default: float) -> float:
     try:
         return float(raw)
     except ValueError:
-        raise ValueError(f"{name}={raw!r}: expected a number of seconds") from None
+        raise ParameterError(f"{name}={raw!r}: expected a number of seconds") from None
 
 
 def settings() -> Settings:
@@ -72,5 +75,5 @@ def settings() -> Settings:
         registry_uri=os.environ.get("KEEL_REGISTRY", str(home / "registry")),
         runs_dir=Path(os.environ.get("KEEL_RUNS_DIR", home / "runs")).absolute(),
         log_format=_choice("KEEL_LOG_FORMAT", "auto"),
-        log_level=os.environ.get("KEEL_LOG_LEVEL", "INFO").upper(),
+        log_level=_choice("KEEL_LOG_LEVEL", "info").upper(),
     )

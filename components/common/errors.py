@@ -20,6 +20,10 @@ class ParameterError(KeelError, ValueError):
     """A parameter value that breaks its rule; the message names the parameter, the value and the rule."""
 
 
+class DefinitionError(KeelError, ValueError):
+    """A component or pipeline defined in a way keel cannot use; the message names it and the rule."""
+
+
 def parameter_error(name: str, value: object, rule: str) -> ParameterError:
     """`parameter 'name' = value: rule`, as a ParameterError."""
     return ParameterError(f"parameter {name!r} = {value!r}: {rule}")

@@ -20,6 +20,7 @@ import hashlib
 import json
 
 from components.common import inputs, io
+from components.common.errors import ParameterError
 from components.common.registry import Registry, RegistryError
 
 GCS_MOUNT = "/gcs/"
@@ -33,7 +34,7 @@ def cloud_uri(uri: str) -> str:
 def of_uri(uri: str) -> str:
     """The fingerprint of a file or folder: local, /gcs/ or gs:// (see the module docstring)."""
     if not uri:
-        raise ValueError("fingerprint: no URI given")
+        raise ParameterError("fingerprint: no URI given")
     uri = cloud_uri(str(uri))
     if not uri.startswith("gs://"):
         if not io.exists(uri):

@@ -16,9 +16,17 @@ import sys
 from datetime import UTC, datetime
 
 from components.common.config import settings
+from components.common.errors import ParameterError
 
-# Set by Vertex AI custom jobs, which run every pipeline task.
-_VERTEX_ENV = ("CLOUD_ML_JOB_ID", "AIP_TRAINING_DATA_URI", "VERTEX_AI_PIPELINES_RUN_LABELS")
+# Set by Vertex AI custom jobs (which run every pipeline task), Vertex AI prediction containers and
+# Cloud Run (`keel serve`).
+_VERTEX_ENV = (
+    "CLOUD_ML_JOB_ID",
+    "AIP_TRAINING_DATA_URI",
+    "VERTEX_AI_PIPELINES_RUN_LABELS",
+    "AIP_HTTP_PORT",
+    "K_SERVICE",
+)
 
 
 class JsonFormatter(logging.Formatter):
@@ -50,10 +58,16 @@ def _wants_json(log_format: str) -> bool:
 
 
 def configure(log_format: str | None = None, level: str | None = None) -> logging.Logger:
-    """(Re)configure the `keel` logger; called once on import with the settings in force."""
-    config = settings()
+    """(Re)configure the `keel` logger; called once on import with the settings in force, or with the
+    defaults when a KEEL_* setting is bad (so that importing never fails: whatever reads the settings
+    reports it, as `keel` does in one line)."""
+    try:
+        config = settings()
+        log_format, level = log_format or config.log_format, level or config.log_level
+    except ParameterError:
+        log_format, level = log_format or "auto", level or "INFO"
     handler = logging.StreamHandler(sys.stderr)
-    if _wants_json(log_format or config.log_format):
+    if _wants_json(log_format):
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(
@@ -61,7 +75,7 @@ def configure(log_format: str | None = None, level: str | None = None) -> loggin
         )
     keel = logging.getLogger("keel")
     keel.handlers[:] = [handler]
-    keel.setLevel(level or config.log_level)
+    keel.setLevel(level)
     keel.propagate = False
     return keel
 

@@ -8,6 +8,7 @@ and a pipeline's first step.
 alone; `check_pipeline(name, params, pipeline_root)` also refuses an output location that equals,
 contains or sits inside an input location (see `components.common.locations`). A whole number is
 accepted wherever a number is. Every message names the parameter, the value and the rule.
+`run_date(run_date, schedule_time)` resolves the run date a scoring run's outputs are filed under.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import json
 import numbers
 import re
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from components.common import locations
@@ -108,6 +109,7 @@ def _registry_uri(name: str, value: Any) -> None:
 
 
 _AT_LEAST_ONE = _number(lambda v: v >= 1, "a whole number >= 1", whole=True)
+_PERCENT = _number(lambda v: 1 <= v <= 100, "a whole number from 1 to 100", whole=True)
 
 RULES: dict[str, Rule] = {
     "data_uri": _text(),
@@ -136,6 +138,13 @@ RULES: dict[str, Rule] = {
     "sample_rows": _AT_LEAST_ONE,
     "batch_rows": _AT_LEAST_ONE,
     "min_score_std": _number(lambda v: v >= 0, "a number >= 0"),
+    # deploy_model's settings, and the training pipeline's for its deploy step
+    "traffic_percent": _PERCENT,
+    "deploy_traffic_percent": _PERCENT,
+    "min_replicas": _AT_LEAST_ONE,
+    "max_replicas": _AT_LEAST_ONE,
+    "deploy_min_replicas": _AT_LEAST_ONE,
+    "deploy_max_replicas": _AT_LEAST_ONE,
 }
 
 
@@ -181,6 +190,19 @@ def check(params: Mapping[str, Any]) -> None:
     ]
     if problems:
         raise ParameterError("; ".join(problems))
+
+
+def run_date(explicit: str = "", schedule_time: str = "") -> str:
+    """The run date, YYYY-MM-DD: `explicit` if given (checked by its rule), else the schedule time's
+    date (Vertex), else today (UTC)."""
+    if explicit:
+        check({"run_date": explicit})
+        return explicit
+    try:  # set by Vertex for scheduled runs; locally it stays a placeholder that does not parse
+        return datetime.fromisoformat(schedule_time.replace("Z", "+00:00")).date().isoformat()
+    except ValueError:
+        pass
+    return datetime.now(UTC).date().isoformat()
 
 
 # Which parameters name locations a run writes (outputs) and reads (inputs).

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from components.common import io
+from components.common.errors import ParameterError
 
 LABEL = "churned"
 ID_COLUMNS = ["customer_id"]
@@ -130,7 +131,7 @@ def broken(variant: str, frame: pd.DataFrame) -> pd.DataFrame:
     if variant == "unseen_category":
         frame.loc[frame.index[:40], "contract_type"] = "weekly"
         return frame
-    raise ValueError(f"unknown broken variant {variant!r}; expected one of {', '.join(BROKEN_VARIANTS)}")
+    raise ParameterError(f"unknown broken variant {variant!r}; expected one of {', '.join(BROKEN_VARIANTS)}")
 
 
 def write_broken(variant: str, uri: str, rows: int = 500, seed: int = 0) -> None:

@@ -84,12 +84,6 @@ class Run:
     def log_metrics(self, metrics: Mapping[str, float], step: int = 0, title: str = "metrics") -> None:
         self._record("log_metrics", dict(metrics), step, title)
 
-    def report_metrics(self, metrics: Mapping[str, float], kfp_metrics: Any) -> None:
-        """Record `metrics` in a KFP Metrics artifact (shown in the Vertex console) and in this run."""
-        for name, value in metrics.items():
-            kfp_metrics.log_metric(name, value)
-        self.log_metrics(metrics)
-
     def log_artifact(self, name: str, artifact: str | Path | Mapping | Any) -> None:
         """Attach a file (path) or a small object (dict, DataFrame) to the run."""
         self._record("log_artifact", name, artifact)

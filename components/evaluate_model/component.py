@@ -65,39 +65,35 @@ def evaluate_model(
         metrics_json: The metrics as a JSON object, for steps that read them as a parameter;
             empty when a registered model was asked for and there is none yet.
     """
-    import html
     import json
 
-    from components.common.config import settings
-    from components.common.inputs import table_source
-    from components.common.io import write_bytes
-    from components.common.registry import open_registry
-    from components.common.tracking import track
+    from components.common.inputs import model_source, table_source
     from components.evaluate_model import core
 
     path, uri = table_source(data, data_uri, "evaluate_model")
-    if model is None and not model_name:
-        raise ValueError("evaluate_model needs `model` or `model_name`")
-    registry = None if model is not None else open_registry(registry_uri or settings().registry_uri)
-    subject = model.uri if model is not None else f"{registry.uri}#{model_name}@{model_ref}"
-    fingerprints = {"data_fingerprint": data_fingerprint, "registry_fingerprint": registry_fingerprint}
-    with track("evaluate_model", params={"model": subject, "data": uri, **fingerprints}) as run:
-        if registry is None:
-            result = core.evaluate_table(model.path, path, model.metadata.get("sha256", ""), record_uri=uri)
-        else:
-            result = core.evaluate_registered(registry, model_name, model_ref, path, record_uri=uri)
-        if result is None:
-            write_bytes(
-                report.path, f"<p>No model {html.escape(subject)} yet: nothing to evaluate.</p>".encode()
-            )
-            return ("",)
-        core.write_report(result, report.path)
-        run.report_metrics(result.metrics, metrics)
-        if result.confusion_matrix:
-            categories = [str(name) for name in result.classes]
-            classification_metrics.log_confusion_matrix(categories, result.confusion_matrix)
-        if result.roc_curve:
-            curve = result.roc_curve
-            classification_metrics.log_roc_curve(curve.x, curve.y, curve.thresholds)
-        run.log_artifact("report", report.path)
+    source = model_source(model)
+    result = core.run(
+        path,
+        report.path,
+        model_folder=source.path,
+        expected_sha256=source.sha256,
+        model_uri=source.uri,
+        registry_uri=registry_uri,
+        model_name=model_name,
+        model_ref=model_ref,
+        record_uri=uri,
+        data_fingerprint=data_fingerprint,
+        registry_fingerprint=registry_fingerprint,
+    )
+    if result is None:
+        return ("",)
+    for name, value in result.metrics.items():
+        metrics.log_metric(name, value)
+    if result.confusion_matrix:
+        classification_metrics.log_confusion_matrix(
+            [str(name) for name in result.classes], result.confusion_matrix
+        )
+    if result.roc_curve:
+        curve = result.roc_curve
+        classification_metrics.log_roc_curve(curve.x, curve.y, curve.thresholds)
     return (json.dumps(result.metrics, sort_keys=True),)

@@ -1,7 +1,8 @@
 """Evaluate a trained model on a holdout table.
 
 Plain Python (no kfp): `evaluate_table(model_folder, holdout_uri)` or, with a model already in
-memory, `evaluate(model, metadata, frame)`, from a notebook give the same result as the component.
+memory, `evaluate(model, metadata, frame)`, from a notebook give the same result as the component;
+`run(...)` is the component's work (a model folder or a registered version, tracked, with its report).
 
 Classification: roc_auc, pr_auc (average precision), log_loss, accuracy, precision, recall, f1. A
 binary model's positive class is the last of its sorted classes (1 of 0/1, True, "yes" of
@@ -11,6 +12,7 @@ Regression: rmse, mae, r2. Both: rows.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,8 +20,10 @@ import numpy as np
 import pandas as pd
 
 from components.common import io, labels, model_files, prediction
+from components.common.errors import ParameterError
 from components.common.io import DataError
 from components.common.logging import logger
+from components.common.tracking import track
 
 CURVE_POINTS = 50  # points kept of the ROC and precision-recall curves
 SCATTER_POINTS = 500  # (actual, predicted) pairs kept for the regression plot
@@ -167,6 +171,48 @@ def _evaluate_on_table(
     if frame.empty:
         raise DataError(f"{record_uri or data_uri}: no rows to evaluate on")
     return evaluate(model, metadata, frame, source=record_uri or data_uri)
+
+
+def run(
+    data_uri: str,
+    report_uri: str,
+    model_folder: str = "",
+    expected_sha256: str = "",
+    model_uri: str = "",
+    registry_uri: str = "",
+    model_name: str = "",
+    model_ref: str = "champion",
+    record_uri: str = "",
+    data_fingerprint: str = "",
+    registry_fingerprint: str = "",
+) -> EvaluationResult | None:
+    """The component's work, as a tracked run: evaluate the model in `model_folder` (recorded as
+    `model_uri`; sha256 checked as `evaluate_table` does) or else version `model_ref` of `model_name`
+    in the registry at `registry_uri` (empty: KEEL_HOME's local registry) on the table at `data_uri`,
+    and write the HTML report to `report_uri`. None, with a report that says so, when the registry
+    has no such model or version yet. The fingerprints are recorded with the run."""
+    from components.common.config import settings
+    from components.common.registry import open_registry
+
+    if not model_folder and not model_name:
+        raise ParameterError("evaluate_model needs `model` or `model_name`")
+    registry = None if model_folder else open_registry(registry_uri or settings().registry_uri)
+    subject = (model_uri or model_folder) if registry is None else f"{registry.uri}#{model_name}@{model_ref}"
+    fingerprints = {"data_fingerprint": data_fingerprint, "registry_fingerprint": registry_fingerprint}
+    params = {"model": subject, "data": record_uri or data_uri, **fingerprints}
+    with track("evaluate_model", params=params) as tracked:
+        if registry is None:
+            result = evaluate_table(model_folder, data_uri, expected_sha256, record_uri)
+        else:
+            result = evaluate_registered(registry, model_name, model_ref, data_uri, record_uri)
+        if result is None:
+            nothing = f"<p>No model {html.escape(subject)} yet: nothing to evaluate.</p>"
+            io.write_bytes(report_uri, nothing.encode())
+            return None
+        write_report(result, report_uri)
+        tracked.log_metrics(result.metrics)
+        tracked.log_artifact("report", report_uri)
+    return result
 
 
 def write_report(result: EvaluationResult, uri: str) -> None:

@@ -62,19 +62,11 @@ def fingerprint_inputs(
         suite_fingerprint: The suite's fingerprint ("" without `suite_uri`).
         registry_fingerprint: The registry model's fingerprint ("" without `model_name`).
     """
-    from components.common.tracking import track
     from components.fingerprint_inputs import core
 
-    params = {
-        "data_uri": data_uri,
-        "suite_uri": suite_uri,
-        "registry_uri": registry_uri,
-        "model_name": model_name,
-    }
-    with track("fingerprint_inputs", params=params) as run:
-        core.check_run(pipeline_name, run_parameters, pipeline_root)
-        found = core.fingerprint_inputs(data_uri, suite_uri, registry_uri, model_name)
-        run.log_params(found.summary(), section="fingerprints")
+    found = core.run(
+        data_uri, suite_uri, registry_uri, model_name, pipeline_name, run_parameters, pipeline_root
+    )
     if found.data_uri:
         data.uri = found.data_uri
         data.metadata.update(found.dataset_metadata())

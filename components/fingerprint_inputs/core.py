@@ -2,6 +2,7 @@
 
 Tasks that read those take the fingerprints as inputs, so Vertex AI reuses a cached task exactly
 when nothing it reads has changed (see components/common/fingerprints.py for how each is computed).
+`run` is the component's work: the run's parameters checked, then the fingerprints, tracked.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from components.common import fingerprints, io, parameters
 from components.common.config import settings
 from components.common.logging import logger
 from components.common.registry import open_registry
+from components.common.tracking import track
 
 
 @dataclass(frozen=True)
@@ -85,4 +87,28 @@ def fingerprint_inputs(
         found.registry[:12] or "-",
         f"{registry.uri}#{model_name}" if registry else "not given",
     )
+    return found
+
+
+def run(
+    data_uri: str = "",
+    suite_uri: str = "",
+    registry_uri: str = "",
+    model_name: str = "",
+    pipeline_name: str = "",
+    run_parameters: dict[str, Any] | None = None,
+    pipeline_root: str = "",
+) -> InputFingerprints:
+    """The component's work, as a tracked run: `check_run`, then `fingerprint_inputs`; the
+    fingerprints are recorded with the run."""
+    params = {
+        "data_uri": data_uri,
+        "suite_uri": suite_uri,
+        "registry_uri": registry_uri,
+        "model_name": model_name,
+    }
+    with track("fingerprint_inputs", params=params) as tracked:
+        check_run(pipeline_name, run_parameters, pipeline_root)
+        found = fingerprint_inputs(data_uri, suite_uri, registry_uri, model_name)
+        tracked.log_params(found.summary(), section="fingerprints")
     return found

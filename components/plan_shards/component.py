@@ -40,18 +40,8 @@ def plan_shards(
         One item per shard, `{"index": i, "count": n}`, to pass to validate_data's and
         batch_predict's `shard`.
     """
-    from components.common import inputs
-    from components.common.logging import logger
+    from components.common.inputs import table_source
     from components.plan_shards import core
 
-    path, uri = inputs.table_source(data, data_uri, "plan_shards")
-    shards = core.plan(path, rows_per_shard, max_shards, shard_minutes, rows_per_second)
-    logger.info(
-        "%s: %d rows in %d pieces -> %d shard(s) of about %d rows",
-        uri,
-        shards.rows,
-        shards.pieces,
-        shards.count,
-        shards.rows_per_shard,
-    )
-    return shards.items
+    path, uri = table_source(data, data_uri, "plan_shards")
+    return core.run(path, rows_per_shard, max_shards, shard_minutes, rows_per_second, record_uri=uri).items

@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass
 
 from components.common import io, parameters
+from components.common.logging import logger
 
 SHARD_MINUTES = 5.0
 ROWS_PER_SECOND = 50_000  # scoring, the slower step on the sample data and model (benchmarks/run.py)
@@ -56,3 +57,25 @@ def plan(
     rows = io.rows_of(pieces, uri)
     count = max(1, min(len(pieces), max_shards, math.ceil(rows / target)))
     return ShardPlan(rows, len(pieces), count, target)
+
+
+def run(
+    data_uri: str,
+    rows_per_shard: int = 0,
+    max_shards: int = 32,
+    shard_minutes: float = SHARD_MINUTES,
+    rows_per_second: float = ROWS_PER_SECOND,
+    record_uri: str = "",
+) -> ShardPlan:
+    """The component's work: `plan` the shards of the table at `data_uri` and log the plan, naming the
+    table `record_uri` (default `data_uri`)."""
+    shards = plan(data_uri, rows_per_shard, max_shards, shard_minutes, rows_per_second)
+    logger.info(
+        "%s: %d rows in %d pieces -> %d shard(s) of about %d rows",
+        record_uri or data_uri,
+        shards.rows,
+        shards.pieces,
+        shards.count,
+        shards.rows_per_shard,
+    )
+    return shards

@@ -46,28 +46,22 @@ def publish_predictions(
         uri: The published file.
         run_date: The partition date used.
     """
-    from components.common.logging import logger
-    from components.common.tracking import track
+    from components.common.fingerprints import cloud_uri
     from components.publish_predictions import core
 
-    classification = all(part.metadata.get("task", "classification") == "classification" for part in parts)
-    params = {"output_uri": output_uri, "run_date": run_date, "schedule_time": schedule_time}
-    with track("publish_predictions", params=params) as run:
-        published = core.publish_scored(
-            [part.path for part in parts],
-            output_uri,
-            run_date,
-            schedule_time,
-            data_uri,
-            classification,
-            min_score_std,
-        )
-        run.report_metrics(published.metrics(), metrics)
-    predictions.uri = (
-        "gs://" + published.uri.removeprefix("/gcs/") if published.uri.startswith("/gcs/") else published.uri
+    published = core.run(
+        [part.path for part in parts],
+        output_uri,
+        run_date,
+        schedule_time,
+        data_uri,
+        classification=all(part.metadata.get("task", "classification") == "classification" for part in parts),
+        min_score_std=min_score_std,
     )
+    for name, value in published.metrics().items():
+        metrics.log_metric(name, value)
+    predictions.uri = cloud_uri(published.uri)
     predictions.metadata.update(
         {"rows": published.rows, "fingerprint": published.sha256, "run_date": published.run_date}
     )
-    logger.info("published %d predictions to %s", published.rows, published.uri)
     return (published.uri, published.run_date)

@@ -4,19 +4,22 @@ Target: `<output_uri>/run_date=<YYYY-MM-DD>/predictions.parquet`. The shards are
 temporary object beside it while their rows are checked (row count, no nulls, scores in range,
 score distribution not collapsed); only when every check passes is it renamed into place, so a
 rerun for the same date replaces the output and a failed run leaves the previous one untouched.
+
+Plain Python (no kfp): `run(parts, output_uri)` from a notebook does what the component does.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from components.common import io, locations, parameters
 from components.common.errors import KeelError
+from components.common.logging import logger
+from components.common.tracking import track
 
 PREDICTIONS_FILE = "predictions.parquet"
 BATCH_ROWS = 100_000
@@ -43,18 +46,6 @@ class Published:
         }
 
 
-def run_date(explicit: str = "", schedule_time: str = "") -> str:
-    """The partition date: `explicit` if given, else the schedule time's date (Vertex), else today (UTC)."""
-    if explicit:
-        parameters.check({"run_date": explicit})
-        return explicit
-    try:  # set by Vertex for scheduled runs; locally it stays a placeholder that does not parse
-        return datetime.fromisoformat(schedule_time.replace("Z", "+00:00")).date().isoformat()
-    except ValueError:
-        pass
-    return datetime.now(UTC).date().isoformat()
-
-
 def target_uri(output_uri: str, day: str) -> str:
     return f"{output_uri.rstrip('/')}/run_date={day}/{PREDICTIONS_FILE}"
 
@@ -79,22 +70,28 @@ class _ScoreStats:
         return math.sqrt(max(self.squares / self.rows - self.mean**2, 0.0))
 
 
-def publish_scored(
+def run(
     parts: list[str],
     output_uri: str,
-    explicit_date: str = "",
+    run_date: str = "",
     schedule_time: str = "",
     data_uri: str = "",
     classification: bool = True,
     min_score_std: float = 0.001,
 ) -> Published:
-    """The component's work: check the parameters and that `output_uri` is not inside `data_uri`, then
-    publish `parts` under the run date (see `run_date`), expecting as many rows as `data_uri` has."""
-    parameters.check({"output_uri": output_uri, "run_date": explicit_date, "min_score_std": min_score_std})
-    locations.check_outputs({"output_uri": output_uri}, {"data_uri": data_uri})
-    day = run_date(explicit_date, schedule_time)
-    expected_rows = io.open_dataset(data_uri).count_rows() if data_uri else -1
-    return publish(parts, output_uri, day, expected_rows, classification, min_score_std)
+    """The component's work, as a tracked run: check the parameters and that `output_uri` is not
+    inside `data_uri`, then publish `parts` under the run date (`parameters.run_date`), expecting as
+    many rows as `data_uri` has."""
+    params = {"output_uri": output_uri, "run_date": run_date, "schedule_time": schedule_time}
+    with track("publish_predictions", params=params) as tracked:
+        parameters.check({"output_uri": output_uri, "run_date": run_date, "min_score_std": min_score_std})
+        locations.check_outputs({"output_uri": output_uri}, {"data_uri": data_uri})
+        day = parameters.run_date(run_date, schedule_time)
+        expected_rows = io.open_dataset(data_uri).count_rows() if data_uri else -1
+        published = publish(parts, output_uri, day, expected_rows, classification, min_score_std)
+        tracked.log_metrics(published.metrics())
+    logger.info("published %d predictions to %s", published.rows, published.uri)
+    return published
 
 
 def publish(

@@ -24,6 +24,7 @@ def register_model(
     pipeline_job: str = "",
     images: list = None,
     source_data: Input[Dataset] = None,
+    serving_image: str = "",
 ) -> NamedTuple("Outputs", version=int, champion_version=int):
     """Registers a model as the next version in a model registry, and promotes it if asked.
 
@@ -51,6 +52,10 @@ def register_model(
             compiled pipeline names (kfp.local runs no image and records none).
         source_data: The table the training run started from (fingerprint_inputs' `data`), whose
             URI and content fingerprint are recorded with the version.
+        serving_image: keel-serve's image (e.g. REGION-docker.pkg.dev/P/R/keel-serve:TAG), with a
+            Vertex registry only: the version is uploaded with keel-serve as its serving container
+            (`keel serve` on port 8080, routes /predict and /health), which deploy_model deploys and
+            Vertex batch prediction runs. Empty: Vertex's prebuilt scikit-learn image.
 
     Returns:
         vertex_model: The version in Vertex AI Model Registry (`resourceName` in its metadata),
@@ -59,30 +64,24 @@ def register_model(
         version: The new version number (from 1).
         champion_version: The champion's version after this step (0 if there is none).
     """
-    from components.common import lineage
-    from components.common.config import settings
-    from components.common.logging import logger
-    from components.common.registry import open_registry
-    from components.common.tracking import track
     from components.register_model import core
 
-    registry = open_registry(registry_uri or settings().registry_uri)
-    labels = lineage.run_labels(pipeline_job, pipeline_run_id, images, model.metadata.get("tracking_id", ""))
-    if source_data is not None:
-        labels |= lineage.source_labels(source_data.uri, source_data.metadata.get("fingerprint", ""))
-    with track("register_model", params={"registry": registry.uri, "model_name": model_name}) as run:
-        labels["registration_tracking_id"] = run.id
-        done = core.register(registry, model_name, model.path, metrics_json, promote, labels)
-        run.log_metrics({"version": done.version.version, "champion_version": done.champion_version})
-    resource = done.vertex_resource(registry)
-    if resource:
-        vertex_model.metadata["resourceName"] = resource
-        vertex_model.uri = f"https://{registry.location}-aiplatform.googleapis.com/v1/{resource}"
-    logger.info(
-        "registered %s v%d in %s; champion is v%d",
+    done = core.run(
+        model.path,
         model_name,
-        done.version.version,
-        registry.uri,
-        done.champion_version,
+        registry_uri,
+        metrics_json,
+        promote,
+        pipeline_job=pipeline_job,
+        pipeline_run_id=pipeline_run_id,
+        images=images,
+        training_tracking_id=model.metadata.get("tracking_id", ""),
+        source_data=None
+        if source_data is None
+        else (source_data.uri, source_data.metadata.get("fingerprint", "")),
+        serving_image=serving_image,
     )
+    if done.vertex_resource:
+        vertex_model.metadata["resourceName"] = done.vertex_resource
+        vertex_model.uri = done.vertex_url
     return (done.version.version, done.champion_version)

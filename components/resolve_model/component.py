@@ -62,37 +62,25 @@ def resolve_model(
         version: The chosen version number.
         fell_back: True when the champion was not used.
     """
-    from components.common import inputs, io, model_files, parameters
-    from components.common.config import settings
-    from components.common.registry import open_registry
-    from components.common.tracking import track
+    from components.common.inputs import table_source
     from components.resolve_model import core
 
-    parameters.check({"sample_rows": sample_rows, "model_name": model_name, "registry_uri": registry_uri})
-    path, uri = inputs.table_source(data, data_uri, "resolve_model")
-    registry = open_registry(registry_uri or settings().registry_uri)
-    params = {
-        "model_name": model_name,
-        "registry": registry.uri,
-        "data": uri,
-        "fallback_to_unpromoted": fallback_to_unpromoted,
-        "registry_fingerprint": registry_fingerprint,
-        "data_fingerprint": data_fingerprint,
-    }
-    with track("resolve_model", params=params) as run:
-        sample = io.head(path, sample_rows).to_pandas()
-        chosen = core.resolve(registry, model_name, sample, uri, fallback_to_unpromoted)
-        model_files.copy(chosen.version.uri, model.path, chosen.version.sha256, chosen.version.profile_sha256)
-        model.metadata.update(
-            {"name": model_name, "version": chosen.version.version, "registry": registry.uri}
-        )
-        summary = {
-            "version": chosen.version.version,
-            "fell_back": int(chosen.fell_back),
-            "attempts": len(chosen.attempts),
-        }
-        run.report_metrics(summary, metrics)
-        with open(report.path, "w") as out:
-            out.write(chosen.to_markdown())
-        run.log_artifact("resolution", report.path)
+    path, uri = table_source(data, data_uri, "resolve_model")
+    chosen = core.run(
+        model_name,
+        path,
+        model.path,
+        report.path,
+        registry_uri=registry_uri,
+        sample_rows=sample_rows,
+        fallback_to_unpromoted=fallback_to_unpromoted,
+        record_uri=uri,
+        registry_fingerprint=registry_fingerprint,
+        data_fingerprint=data_fingerprint,
+    )
+    model.metadata.update(
+        {"name": model_name, "version": chosen.version.version, "registry": chosen.registry_uri}
+    )
+    for name, value in chosen.metrics().items():
+        metrics.log_metric(name, value)
     return (chosen.version.version, chosen.fell_back)

@@ -6,22 +6,33 @@ selection refused) are tried last, newest first, only when asked (`fallback_to_u
 candidate is used only if it is not damaged, its model file matches the sha256 recorded at
 registration, and it predicts finite, in-range scores on sample rows of the very data to score.
 Every attempt is recorded with its outcome; when no candidate passes, `NoUsableModelError` lists them.
+`run` is the component's work: the registry opened, the chosen version copied out, its report, tracked.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from components.common import parameters, prediction
+from components.common import io, model_files, parameters, prediction
+from components.common.config import settings
 from components.common.errors import KeelError
 from components.common.io import DataError
 from components.common.logging import logger
 from components.common.model_files import ModelIntegrityError
-from components.common.registry import CHAMPION, PREVIOUS, ModelVersion, Registry, RegistryError
+from components.common.registry import (
+    CHAMPION,
+    PREVIOUS,
+    ModelVersion,
+    Registry,
+    RegistryError,
+    open_registry,
+)
 from components.common.registry.base import promotion_history
+from components.common.tracking import track
 
 
 class NoUsableModelError(KeelError, RuntimeError):
@@ -43,10 +54,18 @@ class Resolution:
     model: Any
     metadata: dict[str, Any]
     attempts: list[Attempt]
+    registry_uri: str = ""
 
     @property
     def fell_back(self) -> bool:
         return len(self.attempts) > 1
+
+    def metrics(self) -> dict[str, int]:
+        return {
+            "version": self.version.version,
+            "fell_back": int(self.fell_back),
+            "attempts": len(self.attempts),
+        }
 
     def to_markdown(self) -> str:
         verdict = "fell back to" if self.fell_back else "using"
@@ -82,11 +101,12 @@ def _candidates(
 def resolve(
     registry: Registry,
     name: str,
-    sample: pd.DataFrame,
+    sample: pd.DataFrame | Callable[[int, dict[str, Any]], pd.DataFrame],
     source: str = "data",
     fallback_to_unpromoted: bool = False,
 ) -> Resolution:
-    """The first candidate that loads with a matching sha256 and passes a smoke prediction on `sample`."""
+    """The first candidate that loads with a matching sha256 and passes a smoke prediction on `sample`
+    (rows, or a function of the candidate's version and metadata that gives them)."""
     parameters.check({"model_name": name})
     attempts: list[Attempt] = []
     candidates, left_out = _candidates(registry, name, fallback_to_unpromoted)
@@ -96,7 +116,8 @@ def resolve(
             continue
         try:
             model, metadata = registry.load(name, version)
-            prediction.smoke_test(model, metadata, sample, source)
+            rows = sample(version, metadata) if callable(sample) else sample
+            prediction.smoke_test(model, metadata, rows, source)
         except (ModelIntegrityError, prediction.SmokeTestError, DataError, RegistryError) as error:
             attempts.append(Attempt(ref, version, False, str(error)))
             logger.warning("model %s v%s (%s) is not usable: %s", name, version, ref, error)
@@ -108,7 +129,7 @@ def resolve(
         attempts.append(Attempt(ref, version, True, "sha256 matches; smoke prediction passed"))
         if len(attempts) > 1:
             logger.warning("model %s: falling back to v%s (%s)", name, version, ref)
-        return Resolution(name, registry.get(name, version), model, metadata, attempts)
+        return Resolution(name, registry.get(name, version), model, metadata, attempts, registry.uri)
     tried = "; ".join(f"{a.ref} (v{a.version}): {a.reason}" for a in attempts)
     if left_out:
         tried += (
@@ -116,3 +137,41 @@ def resolve(
             "promote them; set fallback_to_unpromoted to try them)"
         )
     raise NoUsableModelError(f"{registry.uri}: no usable version of model {name!r}: {tried}")
+
+
+def run(
+    model_name: str,
+    data_uri: str,
+    model_folder: str,
+    report_uri: str,
+    registry_uri: str = "",
+    sample_rows: int = 200,
+    fallback_to_unpromoted: bool = False,
+    record_uri: str = "",
+    registry_fingerprint: str = "",
+    data_fingerprint: str = "",
+) -> Resolution:
+    """The component's work, as a tracked run: `resolve` model `model_name` in the registry at
+    `registry_uri` (empty: KEEL_HOME's local registry) on the first `sample_rows` rows of the table at
+    `data_uri`, copy the chosen version (sha256 checked again) into `model_folder` and write the
+    attempts as Markdown to `report_uri`. `record_uri` (default `data_uri`) and the fingerprints are
+    recorded with the run."""
+    parameters.check({"sample_rows": sample_rows, "model_name": model_name, "registry_uri": registry_uri})
+    registry = open_registry(registry_uri or settings().registry_uri)
+    params = {
+        "model_name": model_name,
+        "registry": registry.uri,
+        "data": record_uri or data_uri,
+        "fallback_to_unpromoted": fallback_to_unpromoted,
+        "registry_fingerprint": registry_fingerprint,
+        "data_fingerprint": data_fingerprint,
+    }
+    with track("resolve_model", params=params) as tracked:
+        sample = io.head(data_uri, sample_rows).to_pandas()
+        chosen = resolve(registry, model_name, sample, record_uri or data_uri, fallback_to_unpromoted)
+        found = chosen.version
+        model_files.copy(found.uri, model_folder, found.sha256, found.profile_sha256)
+        tracked.log_metrics(chosen.metrics())
+        io.write_bytes(report_uri, chosen.to_markdown().encode())
+        tracked.log_artifact("resolution", report_uri)
+    return chosen

@@ -39,22 +39,9 @@ def select_model(
         decision: "promote" or "keep".
         reason: Why, in one sentence.
     """
-    import json
-
-    from components.common.logging import logger
-    from components.common.tracking import track
     from components.select_model import core
 
-    champion = json.loads(champion_metrics) if champion_metrics else None
-    with track("select_model", params={"thresholds": thresholds}) as run:
-        decision = core.decide(json.loads(challenger_metrics), champion, thresholds)
-        summary = {
-            "promote": int(decision.promote),
-            "checks_failed": sum(not c.passed for c in decision.checks),
-        }
-        run.report_metrics(summary, metrics)
-        with open(report.path, "w") as out:
-            out.write(decision.to_markdown())
-        run.log_artifact("decision", report.path)
-    logger.info("model selection: %s. %s", decision.action, decision.reason)
+    decision = core.run(challenger_metrics, thresholds, champion_metrics, report.path)
+    for name, value in decision.metrics().items():
+        metrics.log_metric(name, value)
     return (decision.promote, decision.action, decision.reason)

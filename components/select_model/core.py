@@ -11,16 +11,21 @@ A threshold spec per metric may hold:
 Rules: no thresholds, no promotion. Cold start (no champion): promote only when value thresholds
 are set and all pass. With a champion: promote only when all value thresholds pass and change
 thresholds are set and all pass. Every decision carries its reason and the checks behind it.
+`run` is the component's work: `decide` on metrics given as JSON, tracked, with its Markdown report.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from components.common import io
+from components.common.logging import logger
 from components.common.thresholds import ThresholdError, check_thresholds, higher_is_better
+from components.common.tracking import track
 
-__all__ = ["Check", "Decision", "ThresholdError", "decide"]
+__all__ = ["Check", "Decision", "ThresholdError", "decide", "run"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,9 @@ class Decision:
     @property
     def action(self) -> str:
         return "promote" if self.promote else "keep"
+
+    def metrics(self) -> dict[str, int]:
+        return {"promote": int(self.promote), "checks_failed": sum(not c.passed for c in self.checks)}
 
     def to_markdown(self, challenger_name: str = "challenger", champion_name: str = "champion") -> str:
         lines = [
@@ -122,3 +130,20 @@ def decide(
             True, "The challenger passed every value threshold and beat the champion by the margins.", checks
         )
     return Decision(False, f"The champion stays: {_failed(checks)}.", checks)
+
+
+def run(
+    challenger_metrics: str, thresholds: dict[str, Any], champion_metrics: str = "", report_uri: str = ""
+) -> Decision:
+    """The component's work, as a tracked run: `decide` on the challenger's and the champion's metrics
+    as JSON (an empty `champion_metrics`: no champion yet) and write the decision as Markdown to
+    `report_uri`."""
+    champion = json.loads(champion_metrics) if champion_metrics else None
+    with track("select_model", params={"thresholds": thresholds}) as tracked:
+        decision = decide(json.loads(challenger_metrics), champion, thresholds)
+        tracked.log_metrics(decision.metrics())
+        if report_uri:
+            io.write_bytes(report_uri, decision.to_markdown().encode())
+            tracked.log_artifact("decision", report_uri)
+    logger.info("model selection: %s. %s", decision.action, decision.reason)
+    return decision

@@ -48,20 +48,20 @@ def split_data(
         metrics: train_rows, test_rows.
     """
     from components.common.inputs import table_source
-    from components.common.tracking import track
     from components.split_data import core
 
     path, uri = table_source(data, data_uri, "split_data")
-    params = {
-        "data": uri,
-        "label": label,
-        "test_fraction": test_fraction,
-        "seed": seed,
-        "stratify": stratify,
-        "key_column": key_column,
-        "data_fingerprint": data_fingerprint,
-    }
-    with track("split_data", params=params) as run:
-        parts = core.split_table(path, label, test_fraction, seed, stratify, key_column)
-        core.write(parts, train.path, test.path)
-        run.report_metrics(parts.metrics(), metrics)
+    parts = core.run(
+        path,
+        label,
+        train.path,
+        test.path,
+        test_fraction,
+        seed,
+        stratify,
+        key_column,
+        record_uri=uri,
+        data_fingerprint=data_fingerprint,
+    )
+    for name, value in parts.metrics().items():
+        metrics.log_metric(name, value)

@@ -1,7 +1,8 @@
 """Split a table into a training part and a test (holdout) part, deterministically.
 
-Plain Python (no kfp): `split_table(uri, "churned")` from a notebook gives the same parts as the component.
-Rows keep their original order within each part.
+Plain Python (no kfp): `split_table(uri, "churned")` from a notebook gives the same parts as the component;
+`run(uri, "churned", train_uri, test_uri)` also writes them, as the component does. Rows keep their
+original order within each part.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import pandas as pd
 from components.common import io, labels, parameters
 from components.common.io import DataError
 from components.common.logging import logger
+from components.common.tracking import track
 
 
 @dataclass(frozen=True)
@@ -94,3 +96,33 @@ def write(parts: Split, train_uri: str, test_uri: str) -> None:
     """Write both parts as parquet (CSV if a URI ends in .csv), each atomically."""
     io.write_table(parts.train, train_uri)
     io.write_table(parts.test, test_uri)
+
+
+def run(
+    data_uri: str,
+    label: str,
+    train_uri: str,
+    test_uri: str,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+    stratify: bool = True,
+    key_column: str = "",
+    record_uri: str = "",
+    data_fingerprint: str = "",
+) -> Split:
+    """The component's work, as a tracked run: `split_table` the table at `data_uri` and `write` the
+    parts. `record_uri` (default `data_uri`) and `data_fingerprint` are recorded with the run."""
+    params = {
+        "data": record_uri or data_uri,
+        "label": label,
+        "test_fraction": test_fraction,
+        "seed": seed,
+        "stratify": stratify,
+        "key_column": key_column,
+        "data_fingerprint": data_fingerprint,
+    }
+    with track("split_data", params=params) as tracked:
+        parts = split_table(data_uri, label, test_fraction, seed, stratify, key_column)
+        write(parts, train_uri, test_uri)
+        tracked.log_metrics(parts.metrics())
+    return parts

@@ -71,22 +71,21 @@ def train_model(
         metrics: rows, features, classes (0 for regression), train_seconds.
     """
     from components.common.inputs import table_source
-    from components.common.model_files import MODEL_FILE
-    from components.common.tracking import track
     from components.train_model import core
 
     path, uri = table_source(data, data_uri, "train_model")
-    spec = core.TrainingSpec(
-        label, estimator, hyperparameters or {}, train_function, tuple(id_columns or ()), seed
+    holdout_path, holdout_uri = table_source(holdout, "", "train_model", required=False)
+    trained = core.run(
+        path,
+        core.TrainingSpec(
+            label, estimator, hyperparameters or {}, train_function, tuple(id_columns or ()), seed
+        ),
+        model.path,
+        record_uri=uri,
+        holdout_uri=holdout_path,
+        holdout_record_uri=holdout_uri,
+        data_fingerprint=data_fingerprint,
     )
-    holdout_path, holdout_uri = (holdout.path, holdout.uri) if holdout is not None else ("", "")
-    params = {"data": uri, "holdout": holdout_uri, **vars(spec), "data_fingerprint": data_fingerprint}
-    with track("train_model", params=params) as run:
-        trained = core.train_table(path, spec, record_uri=uri, holdout_uri=holdout_path)
-        core.save(trained, model.path)
-        model.metadata.update(trained.summary() | {"tracking_id": run.id})
-        run.report_metrics(trained.metrics(), metrics)
-        model_file = f"{model.path}/{MODEL_FILE}"
-        run.log_model(
-            model_file, name="model", framework=trained.metadata["framework"], metadata=trained.metadata
-        )
+    model.metadata.update(trained.summary() | {"tracking_id": trained.tracking_id})
+    for name, value in trained.metrics().items():
+        metrics.log_metric(name, value)

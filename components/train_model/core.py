@@ -10,7 +10,7 @@ columns (by name, in any order, extra columns ignored) or plain rows in `metadat
 order, which is what that container passes to `predict`.
 
 Plain Python (no kfp): `train_table(uri, TrainingSpec(label="churned"))` from a notebook gives the
-same model as the component.
+same model as the component; `run(uri, spec, folder)` also saves it, tracked, as the component does.
 """
 
 from __future__ import annotations
@@ -28,10 +28,11 @@ import numpy as np
 import pandas as pd
 
 from components.common import inputs, io, labels, model_files, parameters, prediction
-from components.common.errors import parameter_error
+from components.common.errors import ParameterError, parameter_error
 from components.common.io import DataError
 from components.common.logging import logger
 from components.common.profile import reference_profile
+from components.common.tracking import track
 
 DEFAULT_ESTIMATOR = "sklearn.ensemble:HistGradientBoostingClassifier"
 MAX_ONE_HOT_CATEGORIES = 50  # rarer categories of a column share one "infrequent" column
@@ -56,6 +57,7 @@ class TrainedModel:
     metadata: dict[str, Any]
     train_seconds: float
     profile: dict[str, Any] | None = None  # the reference profile that drift checks compare with
+    tracking_id: str = ""  # the ClearML task id of the training run, once tracked (`run`)
 
     def metrics(self) -> dict[str, float]:
         return {
@@ -288,7 +290,7 @@ def _fit_function(x: pd.DataFrame, y: pd.Series, spec: TrainingSpec, source: str
     needed = ("predict", "predict_proba") if task == labels.CLASSIFICATION else ("predict",)
     lacking = [method for method in needed if not callable(getattr(model, method, None))]
     if lacking:
-        raise ValueError(
+        raise ParameterError(
             f"train_function '{spec.train_function}' returned a {type(model).__name__} without {', '.join(lacking)}"
         )
     return model, task, function.__module__
@@ -382,3 +384,36 @@ def save(trained: TrainedModel, folder: str) -> str:
     if trained.profile is not None:
         trained.metadata["profile_sha256"] = model_files.read_metadata(folder)["profile_sha256"]
     return trained.metadata["sha256"]
+
+
+def run(
+    data_uri: str,
+    spec: TrainingSpec,
+    model_folder: str,
+    record_uri: str = "",
+    holdout_uri: str = "",
+    holdout_record_uri: str = "",
+    data_fingerprint: str = "",
+) -> TrainedModel:
+    """The component's work, as a tracked run: `train_table` (the model's scores on the table at
+    `holdout_uri`, if given, in its profile) and `save` the model into `model_folder`; the run's
+    ClearML task id is the result's `tracking_id`. `record_uri` (default `data_uri`),
+    `holdout_record_uri` (default `holdout_uri`) and `data_fingerprint` are recorded with the run."""
+    params = {
+        "data": record_uri or data_uri,
+        "holdout": holdout_record_uri or holdout_uri,
+        **vars(spec),
+        "data_fingerprint": data_fingerprint,
+    }
+    with track("train_model", params=params) as tracked:
+        trained = train_table(data_uri, spec, record_uri=record_uri, holdout_uri=holdout_uri)
+        save(trained, model_folder)
+        trained.tracking_id = tracked.id
+        tracked.log_metrics(trained.metrics())
+        tracked.log_model(
+            f"{model_folder}/{model_files.MODEL_FILE}",
+            name="model",
+            framework=trained.metadata["framework"],
+            metadata=trained.metadata,
+        )
+    return trained

@@ -63,29 +63,23 @@ def validate_data(
         passed: True when every expectation passed (for a shard: on its rows alone).
     """
     from components.common.inputs import table_source
-    from components.common.logging import logger
-    from components.common.tracking import track
     from components.validate_data import core
 
     path, uri = table_source(data, data_uri, "validate_data")
-    index, count = (int(shard["index"]), int(shard["count"])) if shard else (0, 1)  # JSON numbers are floats
-    params = {
-        "data": uri,
-        "suite_uri": suite_uri,
-        "skip_columns": skip_columns or [],
-        "fail_on_error": fail_on_error,
-        "data_fingerprint": data_fingerprint,
-        "suite_fingerprint": suite_fingerprint,
-        "shard": f"{index}/{count}",
-    }
-    with track("validate_data", params=params) as run:
-        suite = core.without_columns(core.load_suite(suite_uri), skip_columns or [])
-        outcome = core.validate_shard(path, suite, partial.path, uri, index, count, batch_rows)
-        core.write_outputs(outcome, validation_result.path, report.path)
-        run.report_metrics(outcome.metrics(), metrics)
-        run.log_artifact("report", report.path)
-    if not outcome.passed:
-        if fail_on_error and not shard:
-            raise core.ValidationFailedError(outcome.summary())
-        logger.warning("%s", outcome.summary())
+    outcome = core.run(
+        path,
+        validation_result.path,
+        report.path,
+        partial.path,
+        suite_uri=suite_uri,
+        skip_columns=skip_columns,
+        fail_on_error=fail_on_error,
+        shard=shard,
+        batch_rows=batch_rows,
+        record_uri=uri,
+        data_fingerprint=data_fingerprint,
+        suite_fingerprint=suite_fingerprint,
+    )
+    for name, value in outcome.metrics().items():
+        metrics.log_metric(name, value)
     return (outcome.passed,)

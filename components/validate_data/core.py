@@ -7,11 +7,14 @@ batch and the metrics are combined (`partial.py`) before Great Expectations judg
 does not grow with the table and `mostly` holds for the whole table. A shard of the table
 (`measure_table(..., shard_index, shard_count)`, the shards batch_predict scores) gives a partial
 result; `combine` judges the partials of every shard together. A table with no rows never passes.
+`run` and `combine_validation` are the work of the validate_data and combine_validation components:
+tracked, with their outputs written and the verdict enforced.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -20,8 +23,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from components.common import io
+from components.common import inputs, io
 from components.common.io import DataError
+from components.common.logging import logger
+from components.common.tracking import track
 from components.validate_data import partial as partials
 from components.validate_data.partial import DistinctSketch, Moments, Partial, RowSample
 from components.validate_data.report import render_html
@@ -387,3 +392,68 @@ def write_outputs(outcome: ValidationOutcome, result_path: str, report_path: str
     """Write the full result as JSON and the HTML report, each atomically."""
     io.write_json(result_path, outcome.result)
     io.write_bytes(report_path, render_html(outcome).encode())
+
+
+def _enforce(outcome: ValidationOutcome, fail: bool) -> None:
+    """ValidationFailedError listing the failures when `outcome` failed and `fail`; else a warning."""
+    if outcome.passed:
+        return
+    if fail:
+        raise ValidationFailedError(outcome.summary())
+    logger.warning("%s", outcome.summary())
+
+
+def run(
+    data_uri: str,
+    result_uri: str,
+    report_uri: str,
+    partial_uri: str,
+    suite_uri: str = "",
+    skip_columns: list[str] | None = None,
+    fail_on_error: bool = True,
+    shard: Mapping[str, Any] | None = None,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    record_uri: str = "",
+    data_fingerprint: str = "",
+    suite_fingerprint: str = "",
+) -> ValidationOutcome:
+    """The validate_data component's work, as a tracked run: validate the table at `data_uri`, or its
+    `shard` (an item of plan_shards' output), against the suite at `suite_uri` (empty: the bundled
+    one) minus the expectations on `skip_columns`; write the partial result into the folder
+    `partial_uri`, the full result and the HTML report. A failed validation of the whole table
+    raises ValidationFailedError when `fail_on_error`; a shard's, and any when not, is a warning (a
+    shard's verdict is combine_validation's). `record_uri` (default `data_uri`) and the fingerprints
+    are recorded with the run."""
+    index, count = inputs.shard_position(shard)
+    params = {
+        "data": record_uri or data_uri,
+        "suite_uri": suite_uri,
+        "skip_columns": skip_columns or [],
+        "fail_on_error": fail_on_error,
+        "data_fingerprint": data_fingerprint,
+        "suite_fingerprint": suite_fingerprint,
+        "shard": f"{index}/{count}",
+    }
+    with track("validate_data", params=params) as tracked:
+        suite = without_columns(load_suite(suite_uri), skip_columns or [])
+        outcome = validate_shard(data_uri, suite, partial_uri, record_uri, index, count, batch_rows)
+        write_outputs(outcome, result_uri, report_uri)
+        tracked.log_metrics(outcome.metrics())
+        tracked.log_artifact("report", report_uri)
+    _enforce(outcome, fail_on_error and not shard)
+    return outcome
+
+
+def combine_validation(
+    partial_uris: list[str], result_uri: str, report_uri: str, fail_on_error: bool = True
+) -> ValidationOutcome:
+    """The combine_validation component's work, as a tracked run: judge the partial results of every
+    shard of one table (`combine_folders`) and write the full result and the HTML report; a failed
+    validation raises ValidationFailedError when `fail_on_error`, else it is a warning."""
+    with track("combine_validation", params={"shards": len(partial_uris)}) as tracked:
+        outcome = combine_folders(partial_uris)
+        write_outputs(outcome, result_uri, report_uri)
+        tracked.log_metrics(outcome.metrics())
+        tracked.log_artifact("report", report_uri)
+    _enforce(outcome, fail_on_error)
+    return outcome

@@ -1,5 +1,9 @@
 import json
 import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -40,3 +44,15 @@ def test_settings_defaults_and_overrides(monkeypatch: pytest.MonkeyPatch, tmp_pa
     monkeypatch.setenv("KEEL_TRACKING", "sometimes")
     with pytest.raises(ValueError, match="KEEL_TRACKING='sometimes': expected one of auto, offline, off"):
         settings()
+
+
+@pytest.mark.parametrize("setting", ["KEEL_TRACKING=sometimes", "KEEL_LOG_LEVEL=loud"])
+def test_a_bad_setting_never_breaks_an_import_and_keel_reports_it_in_one_line(setting: str):
+    name, value = setting.split("=")
+    environment = {**os.environ, name: value}
+    imported = subprocess.run([sys.executable, "-c", "import components.common.logging"], env=environment)
+    assert imported.returncode == 0
+    keel = [str(Path(sys.executable).parent / "keel"), "registry", "list", "churn"]
+    done = subprocess.run(keel, env=environment, capture_output=True, text=True)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and f"{name}='{value}': expected one of" in done.stderr

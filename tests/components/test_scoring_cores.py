@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from components.batch_predict import core as scoring
-from components.common import io, sample_data
+from components.common import io, parameters, sample_data
 from components.common.io import DataError
 from components.common.model_files import MODEL_FILE
 from components.common.registry import open_registry
@@ -176,8 +176,8 @@ def test_publishing_checks_rows_nulls_range_and_collapse(tmp_path: Path):
 
 
 def test_run_date_comes_from_the_parameter_then_the_schedule_time():
-    assert publishing.run_date("2026-01-31", "2026-02-01T03:00:00Z") == "2026-01-31"
-    assert publishing.run_date("", "2026-02-01T03:00:00Z") == "2026-02-01"
-    assert publishing.run_date("", "keel:schedule-time") == pd.Timestamp.now("UTC").date().isoformat()
+    assert parameters.run_date("2026-01-31", "2026-02-01T03:00:00Z") == "2026-01-31"
+    assert parameters.run_date("", "2026-02-01T03:00:00Z") == "2026-02-01"
+    assert parameters.run_date("", "keel:schedule-time") == pd.Timestamp.now("UTC").date().isoformat()
     with pytest.raises(ValueError, match="expected YYYY-MM-DD"):
-        publishing.run_date("31/01/2026")
+        parameters.run_date("31/01/2026")

@@ -158,7 +158,7 @@ def test_components_refuse_at_their_start(data: Path, tmp_path: Path):
     part = str(tmp_path / "scored.parquet")
     io.write_table(pd.DataFrame({"customer_id": ["a", "b"], "prediction": [0, 1], "score": [0.2, 0.8]}), part)
     with pytest.raises(KeelError, match="output_uri .* equals data_uri"):
-        publishing.publish_scored([part], str(data), "2026-11-26", data_uri=str(data))
+        publishing.run([part], str(data), "2026-11-26", data_uri=str(data))
     folder = model_folder(tmp_path / "model", rows=500)
     model, metadata = model_files.load(folder)
     with pytest.raises(KeelError, match="predictions .* sits inside data"):

@@ -60,6 +60,12 @@ CASES = [
     ),
     ("training", 'thresholds={"lift": {"min_improvement": 0.1}}', "direction unknown; set higher_is_better"),
     ("training", 'thresholds={"roc_auc": {"lower_bound": true}}', "lower_bound True is not a finite number"),
+    (
+        "training",
+        "deploy_traffic_percent=0",
+        "'deploy_traffic_percent' = 0: must be a whole number from 1 to 100",
+    ),
+    ("training", "deploy_max_replicas=0", "'deploy_max_replicas' = 0: must be a whole number >= 1"),
 ]
 
 
@@ -195,7 +201,7 @@ def test_cores_check_their_parameters_before_reading_anything(tmp_path: Path):
     """Each core refuses a bad parameter first: here the data does not even exist."""
     missing = str(tmp_path / "missing.parquet")
     refusals = {
-        "'run_date' = '2026-02-30'": lambda: publishing.run_date("2026-02-30"),
+        "'run_date' = '2026-02-30'": lambda: publishing.run([missing], str(tmp_path / "out"), "2026-02-30"),
         "'test_fraction' = 0": lambda: split_table(missing, "churned", test_fraction=0),
         "'seed' = -1": lambda: training.train_table(missing, training.TrainingSpec("churned", seed=-1)),
         "'estimator' = 'sklearn.nothing:Model'": lambda: training.train_table(

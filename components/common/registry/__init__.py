@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from components.common.errors import ParameterError
 from components.common.registry.base import (
     CHAMPION,
     PREVIOUS,
@@ -21,7 +22,7 @@ from components.common.registry.base import (
     RegistryError,
 )
 from components.common.registry.local import LocalRegistry
-from components.common.registry.vertex import VertexRegistry
+from components.common.registry.vertex import ServingContainer, VertexRegistry
 
 __all__ = [
     "CHAMPION",
@@ -30,6 +31,7 @@ __all__ = [
     "ModelVersion",
     "Registry",
     "RegistryError",
+    "ServingContainer",
     "VertexRegistry",
     "check_registry_uri",
     "open_registry",
@@ -39,16 +41,16 @@ _VERTEX_URI = re.compile(r"vertex://projects/([^/]+)/locations/([^/]+)(?:/models
 
 
 def check_registry_uri(uri: str) -> str:
-    """`uri` if it names a registry (see `open_registry`); ValueError saying what it should be."""
+    """`uri` if it names a registry (see `open_registry`); ParameterError saying what it should be."""
     uri = str(uri)
     if uri.startswith("vertex://"):
         if not _VERTEX_URI.fullmatch(uri):
-            raise ValueError(
+            raise ParameterError(
                 f"registry URI {uri!r}: expected vertex://projects/P/locations/L or "
                 "vertex://projects/P/locations/L/models/NAME"
             )
     elif "://" in uri.removeprefix("file://") or not uri.removeprefix("file://"):
-        raise ValueError(
+        raise ParameterError(
             f"registry URI {uri!r}: expected a local folder, file:///path or "
             "vertex://projects/P/locations/L[/models/NAME]"
         )

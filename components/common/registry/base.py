@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from components.common import model_files
-from components.common.errors import KeelError
+from components.common.errors import KeelError, ParameterError
 from components.common.io import DataError
 
 CHAMPION = "champion"
@@ -123,7 +123,7 @@ def parse_ref(ref: int | str) -> int | str:
 
 def check_model_name(name: str) -> str:
     if not _MODEL_NAME.fullmatch(name or ""):
-        raise ValueError(
+        raise ParameterError(
             f"model name {name!r}: use 1-63 lowercase letters, digits, '_' or '-', starting with a letter"
         )
     return name
@@ -131,9 +131,11 @@ def check_model_name(name: str) -> str:
 
 def check_alias(alias: str) -> str:
     if _HISTORY_ALIAS.fullmatch(alias or ""):
-        raise ValueError(f"alias {alias!r}: names '{HISTORY_PREFIX}<n>' are kept for the promotion history")
+        raise ParameterError(
+            f"alias {alias!r}: names '{HISTORY_PREFIX}<n>' are kept for the promotion history"
+        )
     if not _ALIAS.fullmatch(alias or ""):
-        raise ValueError(
+        raise ParameterError(
             f"alias {alias!r}: use 2-128 letters, digits or '-', starting with a lowercase letter "
             "and ending with a lowercase letter or digit"
         )

@@ -2,10 +2,12 @@
 
 A keel model NAME is the Vertex model `projects/P/locations/L/models/NAME` (found by resource id,
 never by display name); keel version n is Vertex version id "n". Registering uploads the model
-folder's gs:// URI with the prebuilt scikit-learn serving image, creating the model on the first
-registration and adding a version (`parent_model`) afterwards. The sha256, metadata, metrics and
-labels are kept as JSON in the version description, where they are read back; the labels are also
-set as Vertex labels (lowercased, at most 63 characters) for filtering in the console.
+folder's gs:// URI with its serving container (Vertex fixes it at upload: the prebuilt scikit-learn
+serving image, or keel-serve given `serving_image=ServingContainer.keel_serve(image)`), creating the
+model on the first registration and adding a version (`parent_model`) afterwards. The sha256,
+metadata, metrics and labels are kept as JSON in the version description, where they are read back;
+the labels are also set as Vertex labels (lowercased, at most 63 characters) for filtering in the
+console.
 
 On Vertex AI, Cloud Storage is mounted at /gcs/: a model folder under it is registered as its
 gs:// URI, and model files are read through the mount when it is there (through gs:// otherwise).
@@ -18,10 +20,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from importlib import metadata as package_metadata
 from pathlib import Path
 from typing import Any
 
+from components.common.errors import ParameterError
 from components.common.logging import logger
 from components.common.registry.base import Aliases, ModelVersion, Registry, version_from_record
 
@@ -34,12 +38,46 @@ def vertex_label(text: str) -> str:
     return _LABEL_INVALID.sub("-", text.lower())[:63]
 
 
+@dataclass(frozen=True)
+class ServingContainer:
+    """The container that serves a Vertex model version (its `containerSpec`), fixed at upload."""
+
+    image: str
+    command: tuple[str, ...] = ()  # empty: the image's entrypoint
+    port: int | None = None  # None: Vertex's default, 8080
+    predict_route: str = ""  # empty: Vertex's default
+    health_route: str = ""
+
+    @classmethod
+    def keel_serve(cls, image: str) -> ServingContainer:
+        """keel-serve's image (components.images.image("serve"), as compiled): `keel serve` listening
+        on every interface at port 8080, routes /predict and /health, serving the version's model
+        folder, which Vertex AI copies and names in AIP_STORAGE_URI. The command is spelled out, not
+        left to the image, so that the registered version says how it is served."""
+        return cls(image, ("keel", "serve", "--host", "0.0.0.0"), 8080, "/predict", "/health")
+
+    def upload_arguments(self) -> dict[str, Any]:
+        """The container as `aiplatform.Model.upload` takes it."""
+        arguments: dict[str, Any] = {"serving_container_image_uri": self.image}
+        if self.command:
+            arguments["serving_container_command"] = list(self.command)
+        if self.port:
+            arguments["serving_container_ports"] = [self.port]
+        if self.predict_route:
+            arguments["serving_container_predict_route"] = self.predict_route
+        if self.health_route:
+            arguments["serving_container_health_route"] = self.health_route
+        return arguments
+
+
 class VertexRegistry(Registry):
     """Vertex AI Model Registry in one project and location, optionally limited to one model.
 
     `api_endpoint`, `api_transport` and `credentials` are passed to `aiplatform.init` (by default:
-    the regional endpoint over gRPC with Application Default Credentials). `serving_image` defaults
-    to Vertex AI's prebuilt scikit-learn prediction image matching the installed scikit-learn.
+    the regional endpoint over gRPC with Application Default Credentials). `serving_image`, the
+    container new versions are uploaded with: an image, or a ServingContainer (e.g.
+    `ServingContainer.keel_serve(image)`, which deploy_model deploys); by default Vertex AI's
+    prebuilt scikit-learn prediction image matching the installed scikit-learn.
     """
 
     def __init__(
@@ -51,7 +89,7 @@ class VertexRegistry(Registry):
         api_endpoint: str | None = None,
         api_transport: str | None = None,
         credentials: Any = None,
-        serving_image: str | None = None,
+        serving_image: str | ServingContainer | None = None,
         gcs_mount: str = "/gcs",
     ) -> None:
         self.project, self.location, self.model = project, location, model
@@ -66,7 +104,7 @@ class VertexRegistry(Registry):
     def resource_name(self, name: str) -> str:
         """The Vertex resource name of model `name` (append `@<version>` for one version)."""
         if self.model and name != self.model:
-            raise ValueError(f"{self.uri} holds only model {self.model!r}, not {name!r}")
+            raise ParameterError(f"{self.uri} holds only model {self.model!r}, not {name!r}")
         return f"projects/{self.project}/locations/{self.location}/models/{name}"
 
     def _aiplatform(self):
@@ -96,7 +134,7 @@ class VertexRegistry(Registry):
         path = Path(folder).absolute()
         if path.is_relative_to(self._gcs_mount):
             return "gs://" + str(path.relative_to(self._gcs_mount))
-        raise ValueError(
+        raise ParameterError(
             f"{self.uri}: cannot register model {name!r} from {folder}: Vertex AI serves models from "
             f"Cloud Storage; give a gs:// URI or a path under {self._gcs_mount}/"
         )
@@ -141,9 +179,12 @@ class VertexRegistry(Registry):
             "metrics": record.metrics,
             "labels": record.labels,
         }
+        container = self._serving_image or self._default_serving_image()
+        if isinstance(container, str):
+            container = ServingContainer(container)
         upload = dict(
             artifact_uri=description["uri"],
-            serving_container_image_uri=self._serving_image or self._default_serving_image(),
+            **container.upload_arguments(),
             display_name=record.name,
             version_description=json.dumps(description, sort_keys=True, default=str),
             labels={vertex_label(key): vertex_label(value) for key, value in record.labels.items()},
