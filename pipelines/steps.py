@@ -76,6 +76,7 @@ DEFAULT_RESOURCES: dict[str, Resources] = {
     "publish_predictions": _HEAVY,
     "notify": _LIGHT,
     "check_drift": _MEDIUM,
+    "deploy_model": _LIGHT,  # it waits for Vertex AI, which runs the deployment
 }
 
 # Retries of a task that reaches external state: after 1 min, then 2 min (at most 10 min in all).

@@ -4,8 +4,11 @@ fingerprint the inputs and check every parameter (uncached; the cached steps tha
 the fingerprints, see pipelines/caching.py) -> validate -> split -> train (profiling the training
 data, and the scores on the holdout) -> evaluate the challenger and the current champion on the
 same holdout -> select -> register the challenger (always, for lineage), promoting it when
-selected. Beside it, the new training data is compared with the champion's reference profile and
-reported (never blocks; nothing to compare on a cold start). `configure_tasks()` sets resources,
+selected -> with `deploy_endpoint` set and the challenger promoted, deploy it to that Vertex AI
+endpoint (a canary of `deploy_traffic_percent`, or a full rollout; see deploy_model), served by
+keel-serve when `serving_image` names its image (the version is registered with it). Beside it,
+the new training data is compared with the champion's reference profile and reported (never
+blocks; nothing to compare on a cold start). `configure_tasks()` sets resources,
 retries and caching (pipelines/steps.py). Inside dsl.ExitHandler(notify): every end of a run is
 logged, and alerted as configured.
 """
@@ -14,6 +17,7 @@ from kfp import dsl
 
 from components import (
     check_drift,
+    deploy_model,
     evaluate_model,
     fingerprint_inputs,
     register_model,
@@ -46,6 +50,12 @@ def training(
     thresholds: dict = DEFAULT_THRESHOLDS,
     test_fraction: float = 0.2,
     seed: int = 0,
+    serving_image: str = "",
+    deploy_endpoint: str = "",
+    deploy_traffic_percent: int = 100,
+    deploy_machine_type: str = "n1-standard-2",
+    deploy_min_replicas: int = 1,
+    deploy_max_replicas: int = 1,
 ):
     run_parameters = scalar_parameters(locals())  # the first step checks them all by name
     inputs = fingerprint_inputs(
@@ -98,7 +108,7 @@ def training(
         champion_metrics=champion.outputs["metrics_json"],
         thresholds=thresholds,
     )
-    register_model(
+    registered = register_model(
         model=trained.outputs["model"],
         model_name=model_name,
         registry_uri=registry_uri,
@@ -108,5 +118,18 @@ def training(
         pipeline_job=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
         images=[RUN_IMAGES],
         source_data=inputs.outputs["data"],
+        serving_image=serving_image,
     ).after(drift)  # the check compares with the champion as it was before this run
+    with (
+        dsl.If(deploy_endpoint != "", name="deploy-requested"),
+        dsl.If(selected.outputs["promote"] == True, name="challenger-promoted"),  # noqa: E712
+    ):
+        deploy_model(
+            vertex_model=registered.outputs["vertex_model"],
+            endpoint=deploy_endpoint,
+            traffic_percent=deploy_traffic_percent,
+            machine_type=deploy_machine_type,
+            min_replicas=deploy_min_replicas,
+            max_replicas=deploy_max_replicas,
+        )
     configure_tasks()

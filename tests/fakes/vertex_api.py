@@ -7,10 +7,16 @@
         api.calls("POST", "models:upload")  # the recorded requests, JSON bodies parsed
 
 It records every request (method, path, query, headers, body) and answers, with JSON shaped like
-Vertex AI's, the Model Registry calls (upload, get, listVersions, mergeVersionAliases), pipeline job
-creation, the schedule calls (create, get, list, pause, resume, delete) and operations: resource
-names carry the project number, long-running operations come back already done, errors use Google's
-`{"error": {"code", "message", "status"}}` form. Extend it with `add_route` (tests/fakes/gcs_api.py
+Vertex AI's, the Model Registry calls (upload, get, listVersions, mergeVersionAliases), the endpoint
+calls (create, get, list by display name, deployModel, undeployModel), pipeline job creation, the
+schedule calls (create, get, list, pause, resume, delete) and operations: resource names carry the
+project number, long-running operations come back already done, errors use Google's
+`{"error": {"code", "message", "status"}}` form. Endpoints keep Vertex's traffic rules: a split adds
+up to 100 ("0" naming the model being deployed), and a deployed model that still has traffic cannot
+be undeployed unless the call's split takes it away. `failing_operations` and
+`unfinished_operations` make an endpoint call's operation fail (as a deployment whose container
+never becomes healthy does) or never finish, changing nothing; `slow_operations` make it answer
+"not done" to its first polls. Extend it with `add_route` (tests/fakes/gcs_api.py
 and tests/fakes/adc.py add Cloud Storage and OAuth token routes to the same server).
 """
 
@@ -30,6 +36,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 _LOCATION = r"/v1/projects/[^/]+/locations/([^/]+)"
 _MODEL = _LOCATION + r"/models/([^/@:]+)(?:@([^/:]+))?"
 _SCHEDULE = _LOCATION + r"/schedules/([^/:]+)"
+_ENDPOINT = _LOCATION + r"/endpoints/([^/:]+)"
+_MODEL_NAME = re.compile(r"projects/[^/]+/locations/[^/]+/models/([^/@]+)(?:@([^/]+))?")
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,13 @@ class FakeVertexAPI:
         self.operations: dict[str, dict[str, Any]] = {}
         self.pipeline_jobs: dict[str, dict[str, Any]] = {}  # resource name -> PipelineJob JSON
         self.schedules: dict[str, dict[str, Any]] = {}  # schedule id -> Schedule JSON
+        self.endpoints: dict[str, dict[str, Any]] = {}  # endpoint id -> Endpoint JSON
+        # Endpoint calls (createEndpoint, deployModel, undeployModel) whose operation ends with this
+        # (code, message) error, or never finishes; either way the call changes nothing.
+        self.failing_operations: dict[str, tuple[int, str]] = {}
+        self.unfinished_operations: set[str] = set()
+        self.slow_operations: dict[str, int] = {}  # call -> polls its operation answers "not done" to
+        self._polls_left: dict[str, int] = {}  # operation name -> polls still answered "not done"
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self._ids = itertools.count(1000)
         self._lock = threading.Lock()
@@ -70,7 +85,10 @@ class FakeVertexAPI:
         self.add_route("GET", _LOCATION + r"/models/([^/@:]+):listVersions", self._list_versions)
         self.add_route("POST", _MODEL + r":mergeVersionAliases", self._merge_version_aliases)
         self.add_route("GET", _MODEL, self._get_model)
-        self.add_route("GET", r"/v1/(projects/[^/]+/locations/[^/]+/.*operations/[^/]+)", self._get_operation)
+        # The GAPIC clients over REST poll operations at /ui/... (the first of their HTTP rules).
+        self.add_route(
+            "GET", r"/(?:v1|ui)/(projects/[^/]+/locations/[^/]+/.*operations/[^/]+)", self._get_operation
+        )
         self.add_route("POST", _LOCATION + r"/pipelineJobs", self._create_pipeline_job)
         self.add_route("POST", _LOCATION + r"/schedules", self._create_schedule)
         self.add_route("GET", _LOCATION + r"/schedules", self._list_schedules)
@@ -78,6 +96,11 @@ class FakeVertexAPI:
         self.add_route("POST", _SCHEDULE + r":pause", self._set_schedule_state("PAUSED"))
         self.add_route("POST", _SCHEDULE + r":resume", self._set_schedule_state("ACTIVE"))
         self.add_route("DELETE", _SCHEDULE, self._delete_schedule)
+        self.add_route("POST", _LOCATION + r"/endpoints", self._create_endpoint)
+        self.add_route("GET", _LOCATION + r"/endpoints", self._list_endpoints)
+        self.add_route("GET", _ENDPOINT, self._get_endpoint)
+        self.add_route("POST", _ENDPOINT + r":deployModel", self._deploy_model)
+        self.add_route("POST", _ENDPOINT + r":undeployModel", self._undeploy_model)
 
     # -- server ----------------------------------------------------------------------------------
     def add_route(self, method: str, pattern: str, handler: Handler) -> None:
@@ -223,9 +246,15 @@ class FakeVertexAPI:
     def _get_operation(self, request: RecordedRequest, name: str):
         if name not in self.operations:
             raise ApiError(404, "NOT_FOUND", f"Operation {name} does not exist.")
+        if self._polls_left.get(name):
+            self._polls_left[name] -= 1
+            return 200, _running(self.operations[name])
         return 200, self.operations[name]
 
     def _done_operation(self, resource: str, metadata_type: str, response: dict[str, Any]) -> dict[str, Any]:
+        return self._operation(resource, metadata_type, {"done": True, "response": response})
+
+    def _operation(self, resource: str, metadata_type: str, outcome: dict[str, Any]) -> dict[str, Any]:
         now = rfc3339_now()
         operation = {
             "name": f"{resource}/operations/{next(self._ids)}",
@@ -233,11 +262,28 @@ class FakeVertexAPI:
                 "@type": f"type.googleapis.com/google.cloud.aiplatform.v1.{metadata_type}",
                 "genericMetadata": {"createTime": now, "updateTime": now},
             },
-            "done": True,
-            "response": response,
+            **outcome,
         }
         self.operations[operation["name"]] = operation
         return operation
+
+    def _held_operation(self, call: str, resource: str, metadata_type: str) -> dict[str, Any] | None:
+        """The operation of `call` when the test made it fail or never finish; None otherwise."""
+        if call in self.failing_operations:
+            code, message = self.failing_operations[call]
+            return self._operation(
+                resource, metadata_type, {"done": True, "error": {"code": code, "message": message}}
+            )
+        if call in self.unfinished_operations:
+            return self._operation(resource, metadata_type, {"done": False})
+        return None
+
+    def _slowed(self, call: str, operation: dict[str, Any]) -> dict[str, Any]:
+        """`operation` as first answered: still running when the test made `call` slow."""
+        if not self.slow_operations.get(call):
+            return operation
+        self._polls_left[operation["name"]] = self.slow_operations[call]
+        return _running(operation)
 
     # -- pipelines --------------------------------------------------------------------------------
     def _create_pipeline_job(self, request: RecordedRequest, location: str) -> tuple[int, Any]:
@@ -295,9 +341,135 @@ class FakeVertexAPI:
         empty = {"@type": "type.googleapis.com/google.protobuf.Empty"}
         return 200, self._done_operation(name, "DeleteOperationMetadata", empty)
 
+    # -- endpoints ----------------------------------------------------------------------------------
+    def _endpoint(self, endpoint_id: str) -> dict[str, Any]:
+        if endpoint_id not in self.endpoints:
+            raise ApiError(404, "NOT_FOUND", f"Endpoint {endpoint_id} does not exist.")
+        return self.endpoints[endpoint_id]
+
+    def _create_endpoint(self, request: RecordedRequest, location: str) -> tuple[int, Any]:
+        endpoint_id = request.query.get("endpointId", [str(next(self._ids))])[0]
+        name = f"{self.location_name(location)}/endpoints/{endpoint_id}"
+        if not request.body.get("displayName"):
+            raise ApiError(400, "INVALID_ARGUMENT", "Endpoint display name is required.")
+        if endpoint_id in self.endpoints:
+            raise ApiError(409, "ALREADY_EXISTS", f"Endpoint {endpoint_id} already exists.")
+        held = self._held_operation("createEndpoint", name, "CreateEndpointOperationMetadata")
+        if held:
+            return 200, held
+        now = rfc3339_now()
+        self.endpoints[endpoint_id] = {
+            **request.body,
+            "name": name,
+            "deployedModels": [],
+            "trafficSplit": {},
+            "etag": f"etag-{next(self._ids)}",
+            "createTime": now,
+            "updateTime": now,
+        }
+        response = {
+            "@type": "type.googleapis.com/google.cloud.aiplatform.v1.Endpoint",
+            **self.endpoints[endpoint_id],
+        }
+        return 200, self._slowed(
+            "createEndpoint", self._done_operation(name, "CreateEndpointOperationMetadata", response)
+        )
+
+    def _list_endpoints(self, request: RecordedRequest, location: str) -> tuple[int, Any]:
+        wanted = request.query.get("filter", [""])[0]
+        match = re.fullmatch(r'display_name="([^"]*)"', wanted)
+        if wanted and not match:
+            raise ApiError(400, "INVALID_ARGUMENT", f"fake Vertex AI: unsupported endpoint filter {wanted!r}")
+        prefix = f"{self.location_name(location)}/"
+        found = [
+            endpoint
+            for endpoint in self.endpoints.values()
+            if endpoint["name"].startswith(prefix) and (not match or endpoint["displayName"] == match[1])
+        ]
+        return 200, {"endpoints": found}
+
+    def _get_endpoint(self, request: RecordedRequest, location: str, endpoint_id: str) -> tuple[int, Any]:
+        return 200, self._endpoint(endpoint_id)
+
+    @staticmethod
+    def _check_split(split: dict[str, int], known: set[str]) -> None:
+        unknown = sorted(set(split) - known)
+        if unknown:
+            raise ApiError(400, "INVALID_ARGUMENT", f"Traffic split names unknown DeployedModels {unknown}.")
+        if sum(split.values()) != 100:
+            raise ApiError(400, "INVALID_ARGUMENT", f"Traffic split {split} must add up to 100.")
+
+    def _deploy_model(self, request: RecordedRequest, location: str, endpoint_id: str) -> tuple[int, Any]:
+        endpoint = self._endpoint(endpoint_id)
+        wanted = request.body.get("deployedModel", {})
+        model = _MODEL_NAME.fullmatch(wanted.get("model", ""))
+        if not model:
+            raise ApiError(400, "INVALID_ARGUMENT", f"Invalid model resource name {wanted.get('model')!r}.")
+        version = self._version(*model.groups())
+        resources = wanted.get("dedicatedResources", {})
+        low, high = resources.get("minReplicaCount", 0), resources.get("maxReplicaCount", 0)
+        if not resources.get("machineSpec", {}).get("machineType") or low < 1 or (high and high < low):
+            raise ApiError(400, "INVALID_ARGUMENT", f"Invalid dedicated resources {resources}.")
+        split = request.body.get("trafficSplit", {})
+        if split:
+            self._check_split(split, {"0", *(deployed["id"] for deployed in endpoint["deployedModels"])})
+        held = self._held_operation("deployModel", endpoint["name"], "DeployModelOperationMetadata")
+        if held:
+            return 200, held
+        deployed = {
+            **wanted,
+            "id": str(next(self._ids)),
+            "model": wanted["model"].split("@")[0],
+            "modelVersionId": version["versionId"],
+            "createTime": rfc3339_now(),
+        }
+        endpoint["deployedModels"].append(deployed)
+        if split:
+            endpoint["trafficSplit"] = {deployed["id"] if key == "0" else key: v for key, v in split.items()}
+        endpoint["updateTime"] = rfc3339_now()
+        response = {
+            "@type": "type.googleapis.com/google.cloud.aiplatform.v1.DeployModelResponse",
+            "deployedModel": deployed,
+        }
+        return 200, self._slowed(
+            "deployModel", self._done_operation(endpoint["name"], "DeployModelOperationMetadata", response)
+        )
+
+    def _undeploy_model(self, request: RecordedRequest, location: str, endpoint_id: str) -> tuple[int, Any]:
+        endpoint = self._endpoint(endpoint_id)
+        deployed_id = request.body.get("deployedModelId", "")
+        others = {deployed["id"] for deployed in endpoint["deployedModels"]} - {deployed_id}
+        if deployed_id not in {deployed["id"] for deployed in endpoint["deployedModels"]}:
+            raise ApiError(404, "NOT_FOUND", f"DeployedModel {deployed_id} is not deployed to the Endpoint.")
+        split = request.body.get("trafficSplit", {})
+        if split:
+            self._check_split(split, others)
+        elif others and endpoint["trafficSplit"].get(deployed_id, 0):
+            raise ApiError(
+                400,
+                "FAILED_PRECONDITION",
+                f"DeployedModel {deployed_id} has traffic; set a traffic split that takes it away.",
+            )
+        held = self._held_operation("undeployModel", endpoint["name"], "UndeployModelOperationMetadata")
+        if held:
+            return 200, held
+        endpoint["deployedModels"] = [d for d in endpoint["deployedModels"] if d["id"] != deployed_id]
+        remaining = split or {key: v for key, v in endpoint["trafficSplit"].items() if key != deployed_id}
+        endpoint["trafficSplit"] = remaining if others else {}
+        endpoint["updateTime"] = rfc3339_now()
+        response = {"@type": "type.googleapis.com/google.cloud.aiplatform.v1.UndeployModelResponse"}
+        return 200, self._slowed(
+            "undeployModel",
+            self._done_operation(endpoint["name"], "UndeployModelOperationMetadata", response),
+        )
+
 
 def rfc3339_now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _running(operation: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in operation.items() if key not in ("done", "response", "error")}
 
 
 def _error(code: int, status: str, message: str) -> dict[str, Any]:

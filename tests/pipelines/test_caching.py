@@ -194,6 +194,7 @@ def test_every_task_of_both_pipelines_is_pinned_by_a_fingerprint_or_uncached(com
     training = _inside_alerts(caching.tasks(compiled["training"]))
     assert sorted(path for path, task in training.items() if not task.cached) == [
         "check-drift",
+        "condition-2/condition-3/deploy-model",
         "fingerprint-inputs",
         "notify",
         "register-model",

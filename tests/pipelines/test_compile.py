@@ -65,3 +65,29 @@ def test_managed_scoring_feeds_a_registry_model_to_vertex_batch_prediction(tmp_p
     batch = spec["root"]["dag"]["tasks"]["model-batch-predict"]["inputs"]["parameters"]
     assert batch["gcs_source_uris"]["componentInputParameter"] == "gcs_source_uris"
     assert batch["max_replica_count"]["componentInputParameter"] == "max_replica_count"
+
+
+def test_training_deploys_only_when_asked_and_the_challenger_is_promoted(tmp_path: Path):
+    from pipelines.caching import Source, tasks
+
+    spec = yaml.safe_load(compile_all(tmp_path, names=["training"])[0].read_text())
+    parameters = spec["root"]["inputDefinitions"]["parameters"]
+    assert parameters["deploy_endpoint"]["defaultValue"] == parameters["serving_image"]["defaultValue"] == ""
+    path = ["exit-handler-1", "condition-2", "condition-3", "deploy-model"]
+    conditions, dag = [], spec["components"]["comp-exit-handler-1"]["dag"]
+    for key in path[1:-1]:
+        conditions.append(dag["tasks"][key]["triggerPolicy"]["condition"])
+        dag = spec["components"][dag["tasks"][key]["componentRef"]["name"]]["dag"]
+    assert conditions == [
+        "inputs.parameter_values['pipelinechannel--deploy_endpoint'] != ''",
+        "inputs.parameter_values['pipelinechannel--select-model-promote'] == true",
+    ]
+    deploy = tasks(spec)["/".join(path)]
+    assert deploy.artifacts["vertex_model"] == Source(
+        "output", "exit-handler-1/register-model", "vertex_model"
+    )
+    assert deploy.params["endpoint"] == Source("parameter", "deploy_endpoint")
+    assert deploy.params["traffic_percent"] == Source("parameter", "deploy_traffic_percent")
+    assert not deploy.cached and "retryPolicy" not in dag["tasks"]["deploy-model"]
+    register = tasks(spec)["exit-handler-1/register-model"]
+    assert register.params["serving_image"] == Source("parameter", "serving_image")

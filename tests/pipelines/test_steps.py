@@ -151,7 +151,7 @@ def test_keel_compile_takes_resources_and_names_an_unknown_component(tmp_path: P
     )
     assert refused.returncode == 1 and not (tmp_path / "bad").exists()
     assert (
-        "--resources trian_model: no such component in training (components: check_drift, evaluate_model, "
+        "--resources trian_model: no such component in training (components: check_drift, deploy_model, "
         in refused.stderr
     )
 

@@ -266,7 +266,7 @@ def test_an_int_is_a_valid_number_and_every_problem_is_named_at_once(api, typed_
             "training",
             ROOT,
             {"resources": {"trian_model": Resources(cpu="8")}, "image_registry": REGISTRY},
-            r"--resources trian_model: no such component in training \(components: check_drift, evaluate_model, ",
+            r"--resources trian_model: no such component in training \(components: check_drift, deploy_model, ",
         ),
     ],
 )
