@@ -100,7 +100,7 @@ def test_first_deployment_creates_the_endpoint_and_serves_the_keel_serve_version
     (upload, *_) = api.calls("POST", r"/models:upload$")
     assert upload.body["model"]["containerSpec"] == {
         "imageUri": SERVE_IMAGE,
-        "command": ["keel", "serve", "--host", "0.0.0.0"],
+        "command": ["keel", "serve", "--host", "0.0.0.0", "--model-name", "churn"],
         "ports": [{"containerPort": 8080}],
         "predictRoute": "/predict",
         "healthRoute": "/health",

@@ -47,6 +47,7 @@ class ServingContainer:
     port: int | None = None  # None: Vertex's default, 8080
     predict_route: str = ""  # empty: Vertex's default
     health_route: str = ""
+    names_model: bool = False  # the command takes `--model-name NAME` (keel serve's responses carry it)
 
     @classmethod
     def keel_serve(cls, image: str) -> ServingContainer:
@@ -54,13 +55,16 @@ class ServingContainer:
         on every interface at port 8080, routes /predict and /health, serving the version's model
         folder, which Vertex AI copies and names in AIP_STORAGE_URI. The command is spelled out, not
         left to the image, so that the registered version says how it is served."""
-        return cls(image, ("keel", "serve", "--host", "0.0.0.0"), 8080, "/predict", "/health")
+        return cls(
+            image, ("keel", "serve", "--host", "0.0.0.0"), 8080, "/predict", "/health", names_model=True
+        )
 
-    def upload_arguments(self) -> dict[str, Any]:
-        """The container as `aiplatform.Model.upload` takes it."""
+    def upload_arguments(self, model_name: str) -> dict[str, Any]:
+        """The container of a version of `model_name` as `aiplatform.Model.upload` takes it."""
         arguments: dict[str, Any] = {"serving_container_image_uri": self.image}
         if self.command:
-            arguments["serving_container_command"] = list(self.command)
+            named = ("--model-name", model_name) if self.names_model else ()
+            arguments["serving_container_command"] = [*self.command, *named]
         if self.port:
             arguments["serving_container_ports"] = [self.port]
         if self.predict_route:
@@ -184,7 +188,7 @@ class VertexRegistry(Registry):
             container = ServingContainer(container)
         upload = dict(
             artifact_uri=description["uri"],
-            **container.upload_arguments(),
+            **container.upload_arguments(record.name),
             display_name=record.name,
             version_description=json.dumps(description, sort_keys=True, default=str),
             labels={vertex_label(key): vertex_label(value) for key, value in record.labels.items()},
