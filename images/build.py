@@ -6,8 +6,9 @@
    as plain pins (constraints.txt) and a pip wheel to run.
    The Dockerfiles install only from it, with `pip install --no-index`: no network in the build.
 2. images/base/Dockerfile, then images/<component>/Dockerfile for each component (FROM the base,
-   plus that component's extra), tagged `<registry>/keel-<name>:<version>` and `:<git revision>`,
-   with `docker build` when a Docker engine answers, else `buildah bud --isolation chroot` (root).
+   plus that component's extra) and images/serve/Dockerfile (`keel serve`, not a component),
+   tagged `<registry>/keel-<name>:<version>` and `:<git revision>`, with `docker build` when a
+   Docker engine answers, else `buildah bud --isolation chroot` (root).
 
 Stdlib only, so it also runs in a bare python:3.11 container (see cloudbuild.yaml).
 """
@@ -38,6 +39,7 @@ REGISTRY = "localhost/keel"
 DEFAULT_BASE = "python:3.11-slim"
 STANDIN = "localhost/keel/standin-python:3.11"
 OCI = "org.opencontainers.image"
+SERVICES = ["serve"]  # images/<name>/Dockerfile FROM the base that are not a component's
 
 
 def _load_builders():
@@ -108,10 +110,20 @@ def components() -> list[str]:
 
 def image_definitions() -> list[str]:
     """Every component that has an image definition, images/<component>/Dockerfile."""
-    return sorted(path.parent.name for path in IMAGES.glob("*/Dockerfile") if path.parent.name != "base")
+    return sorted(
+        path.parent.name
+        for path in IMAGES.glob("*/Dockerfile")
+        if path.parent.name not in ("base", *SERVICES)
+    )
 
 
 def check_definitions() -> None:
+    clash = sorted(set(components()) & set(SERVICES))
+    if clash:
+        raise SystemExit(
+            f"component(s) {', '.join(clash)}: the name of an image that is not a component's "
+            f"({', '.join(SERVICES)}); rename the component"
+        )
     missing = sorted(set(components()) - set(image_definitions()))
     if missing:
         raise SystemExit(
@@ -119,7 +131,7 @@ def check_definitions() -> None:
             "(copy images/validate_data/Dockerfile and name the component's extra)"
         )
     extras = set(project().get("optional-dependencies", {}))
-    for name in image_definitions():
+    for name in [*image_definitions(), *SERVICES]:
         for extra in re.findall(r"install-extra\.sh\s+(\S+)", (IMAGES / name / "Dockerfile").read_text()):
             unknown = {e.strip() for e in extra.split(",")} - extras
             if unknown:
@@ -329,7 +341,10 @@ def main(argv: list[str] | None = None) -> dict[str, str]:
     )
     parser.add_argument("--registry", default=REGISTRY, help=f"image name prefix (default {REGISTRY})")
     parser.add_argument(
-        "--only", action="append", metavar="COMPONENT", help="build the base and only these components"
+        "--only",
+        action="append",
+        metavar="NAME",
+        help=f"build the base and only these images (components, or {', '.join(SERVICES)})",
     )
     parser.add_argument(
         "--builder",
@@ -341,10 +356,10 @@ def main(argv: list[str] | None = None) -> dict[str, str]:
     args = parser.parse_args(argv)
 
     check_definitions()
-    names = components()
+    names = [*components(), *SERVICES]
     unknown = set(args.only or []) - set(names)
     if unknown:
-        raise SystemExit(f"--only: no component {', '.join(sorted(unknown))}; known: {', '.join(names)}")
+        raise SystemExit(f"--only: no image {', '.join(sorted(unknown))}; known: {', '.join(names)}")
     started = time.monotonic()
     context = build_context()
     (context / "base-requirements.txt").write_text(base_requirements(context))

@@ -1,7 +1,7 @@
 """Names `keel new` gives to use cases and components, checked before anything is written.
 
 A name is a lowercase Python identifier that is not a keyword. A component's name must not be one of
-this library's components (their images share one naming rule, `keel-<name>`); a use case's package
+this library's components or images (they share one naming rule, `keel-<name>`); a use case's package
 must not hide a module Python can import already (the standard library, an installed package) nor
 be one of the folders of a use case.
 """
@@ -40,9 +40,14 @@ def check_component_name(name: str) -> str:
     import components
 
     check_identifier(name, "component name")
-    if name in components.__all__ or name in RESERVED or name in ("common", "discovery", "images"):
+    # base and serve: images named by the same rule as a component's (keel-base, keel-serve)
+    if (
+        name in components.__all__
+        or name in RESERVED
+        or name in ("common", "discovery", "images", "base", "serve")
+    ):
         raise InvalidNameError(
-            f"component name {name!r}: keel-pipelines has a component or module of that name "
+            f"component name {name!r}: keel-pipelines has a component, module or image of that name "
             f"(its components: {', '.join(components.__all__)})"
         )
     return name

@@ -8,6 +8,9 @@ here mounted folders: inputs (read-only), outputs, and `work` for path parameter
 The outputs must pass the component's checks and equal those of a kfp.local run (SubprocessRunner,
 this environment) of the same compiled component with the same arguments.
 
+The keel-serve image (`keel serve`) is started as Vertex AI starts a custom serving container and must
+answer exactly as batch scoring does for the same rows.
+
 A new component needs a case: its arguments and a check of its outputs, as an entry in CASES or as
 CONTAINER_CASE beside its own test (tests/components/test_<component>.py, which `keel new component`
 writes). A component generated in a use case is built with `keel images` and run the same way.
@@ -21,6 +24,8 @@ import importlib.util
 import json
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -29,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pandas as pd
 import pytest
@@ -354,7 +360,9 @@ def declared_cases(tests: Path, names: list[str]) -> dict[str, Case]:
     """The cases declared beside components' own tests: CONTAINER_CASE in `tests`/test_<name>.py, as
     `keel new component` writes it: {"arguments": {name: value, or (artifact class, make(folder) ->
     path) for an input artifact}, "check": check(outputs), "ignore": (...)}, where `check` gets each
-    output parameter's value and each output artifact's local path."""
+    output parameter's value and each output artifact's local path (the artifact itself when its URI
+    names a cloud resource, e.g. a google.VertexEndpoint); or a function returning it, called here
+    (e.g. to start a loopback fake of a service the component calls)."""
     found = {}
     for name in names:
         path = tests / f"test_{name}.py"
@@ -365,7 +373,7 @@ def declared_cases(tests: Path, names: list[str]) -> dict[str, Case]:
         spec.loader.exec_module(module)
         declared = getattr(module, "CONTAINER_CASE", None)
         if declared is not None:
-            found[name] = _as_case(declared)
+            found[name] = _as_case(declared() if callable(declared) else declared)
     return found
 
 
@@ -373,7 +381,9 @@ def _as_case(declared: dict[str, Any]) -> Case:
     def check(outputs: dict[str, Any], files: Files) -> None:
         declared["check"](
             {
-                key: files.artifact(value) if isinstance(value, dsl.Artifact) else value
+                key: files.artifact(value)
+                if isinstance(value, dsl.Artifact) and value.uri.startswith(f"{files.gcs_outputs}/")
+                else value
                 for key, value in outputs.items()
             }
         )
@@ -721,3 +731,161 @@ def _comparable(outputs: dict[str, Any], ignore: tuple[str, ...]) -> dict[str, A
     return {
         key: value for key, value in flat.items() if key not in ignore and key.split(".")[0] not in ignore
     }
+
+
+# ------------------------------------------------------------------------------------------ keel-serve
+
+SERVED_AT = "/models/churn"  # where the model folder is mounted (read-only) in the keel-serve container
+PREDICT_ROUTE, HEALTH_ROUTE = "/v1/endpoints/1/deployedModels/2:predict", "/v1/endpoints/1/deployedModels/2"
+
+
+def test_keel_serve_answers_as_batch_scoring_does_and_stops_on_sigterm(
+    images, profiled_model: str, tmp_path: Path
+):
+    """The keel-serve image run as Vertex AI runs a custom serving container: its entrypoint, as its
+    user, AIP_STORAGE_URI naming a model folder (mounted read-only), AIP_HTTP_PORT and the AIP routes
+    set. A real HTTP client gets exactly batch_predict's predictions and scores for the same rows; then
+    SIGTERM, as a container runtime sends it, shuts the server down gracefully."""
+    from components.batch_predict.core import ScoringRun, score_table
+    from components.common import io, model_files
+    from tests.builders import records, to_score
+
+    reference = images["serve"]
+    assert reference == image("serve")
+    config = _image_config(reference)
+    assert "8080/tcp" in config.get("ExposedPorts", {})
+    uid, gid = _image_user(reference)
+    model, home = tmp_path / "model", tmp_path / "home"
+    shutil.copytree(profiled_model, model)
+    for path in [model, *model.iterdir()]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    home.mkdir()
+    os.chown(home, uid, gid)
+
+    rows = to_score(300, seed=3).drop(columns=["snapshot_time"])
+    rows.loc[5, "monthly_charges"] = np.nan  # a missing value is handled as in batch scoring
+    io.write_table(rows, str(tmp_path / "to_score.parquet"))
+    loaded, metadata = model_files.load(str(model))
+    run = ScoringRun("churn", 0, "images-test", ("customer_id",))
+    score_table(loaded, metadata, str(tmp_path / "to_score.parquet"), str(tmp_path / "scored.parquet"), run)
+    batch = io.read_table(str(tmp_path / "scored.parquet"))
+
+    port = _free_port()
+    env = {
+        **CONTAINER_ENV,
+        "AIP_STORAGE_URI": SERVED_AT,
+        "AIP_HTTP_PORT": str(port),
+        "AIP_PREDICT_ROUTE": PREDICT_ROUTE,
+        "AIP_HEALTH_ROUTE": HEALTH_ROUTE,
+    }
+    volumes = {model: (SERVED_AT, "ro"), home: (CONTAINER_ENV["KEEL_HOME"], "rw")}
+    log = tmp_path / "serve.log"
+    with _ServingContainer(
+        reference, [*config["Entrypoint"], *(config.get("Cmd") or [])], volumes, env, log
+    ) as served:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            health = served.wait_healthy(client)
+            online = []
+            for start in range(0, len(rows), 100):
+                answer = client.post(PREDICT_ROUTE, json={"instances": records(rows[start : start + 100])})
+                assert answer.status_code == 200, answer.text
+                assert (answer.json()["model_name"], answer.json()["model_version"]) == ("churn", 0)
+                online += answer.json()["predictions"]
+        server_uid = served.uid()
+
+    assert health["source"] == SERVED_AT and health["checks"][0]["usable"]
+    assert server_uid == uid == 10001, "the server must run as the image's non-root user"
+    assert [p["prediction"] for p in online] == batch["prediction"].tolist()
+    assert [p["score"] for p in online] == batch["score"].tolist()  # exactly the same numbers
+    assert served.stopped, f"keel serve did not exit after SIGTERM:\n{log.read_text()[-3000:]}"
+    messages = [
+        json.loads(line).get("message") for line in log.read_text().splitlines() if line.startswith("{")
+    ]
+    assert "Application shutdown complete." in messages, log.read_text()[-3000:]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class _ServingContainer:
+    """`command` running in a new working container of `reference` (as the image's user, on the host's
+    network), its output in `log`. On exit the server process gets SIGTERM, as a container runtime
+    sends it (buildah itself would kill it), `stopped` says whether it exited within 30 s, and the
+    container is removed."""
+
+    def __init__(
+        self,
+        reference: str,
+        command: list[str],
+        volumes: dict[Path, tuple[str, str]],
+        env: dict[str, str],
+        log: Path,
+    ) -> None:
+        self.reference, self.command, self.volumes, self.env, self.log = reference, command, volumes, env, log
+        self.stopped = False
+
+    def __enter__(self) -> _ServingContainer:
+        self.container = _out("buildah", "from", "--pull=false", self.reference)
+        cmd = ["buildah", "run", "--isolation", "chroot", "--network", "host"]
+        for host, (target, mode) in self.volumes.items():
+            cmd += ["-v", f"{host}:{target}:{mode}"]
+        for key, value in self.env.items():
+            cmd += ["-e", f"{key}={value}"]
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(
+                [*cmd, self.container, "--", *self.command], stdout=log, stderr=log
+            )
+        return self
+
+    def wait_healthy(self, client: httpx.Client, seconds: float = 120) -> dict:
+        """The health route's answer once it is 200."""
+        deadline = time.monotonic() + seconds
+        while True:
+            assert self.process.poll() is None, f"keel-serve exited:\n{self.log.read_text()[-3000:]}"
+            assert time.monotonic() < deadline, f"not healthy in {seconds} s:\n{self.log.read_text()[-3000:]}"
+            try:
+                response = client.get(HEALTH_ROUTE)
+                if response.status_code == 200:
+                    return response.json()
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+
+    def server(self) -> int:
+        """The pid of the server: the process under `buildah run` that is not buildah's own."""
+        children: dict[int, list[int]] = {}
+        for status in Path("/proc").glob("[0-9]*/status"):
+            try:
+                ppid = next(line for line in status.read_text().splitlines() if line.startswith("PPid:"))
+            except (OSError, StopIteration):
+                continue
+            children.setdefault(int(ppid.split()[1]), []).append(int(status.parent.name))
+        pending, found = [self.process.pid], []
+        while pending:
+            for pid in children.get(pending.pop(), []):
+                pending.append(pid)
+                if not Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"buildah"):
+                    found.append(pid)
+        assert len(found) == 1, f"expected one server process under buildah run, found {found}"
+        return found[0]
+
+    def uid(self) -> int:
+        status = Path(f"/proc/{self.server()}/status").read_text()
+        return int(next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1])
+
+    def __exit__(self, *exc) -> None:
+        try:
+            if self.process.poll() is None:
+                os.kill(self.server(), signal.SIGTERM)
+            self.process.wait(timeout=30)
+            self.stopped = True
+        except subprocess.TimeoutExpired:
+            pass  # `stopped` stays False
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()
+            subprocess.run(["buildah", "rm", self.container], check=True, capture_output=True)

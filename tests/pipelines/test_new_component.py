@@ -127,8 +127,9 @@ def test_in_a_use_case_it_passes_its_test_and_compiles(new_use_case):
 @pytest.mark.parametrize(
     ("name", "message"),
     [
-        ("train_model", "keel-pipelines has a component or module of that name"),
-        ("common", "keel-pipelines has a component or module of that name"),
+        ("train_model", "keel-pipelines has a component, module or image of that name"),
+        ("common", "keel-pipelines has a component, module or image of that name"),
+        ("serve", "keel-pipelines has a component, module or image of that name"),
         ("lambda", "use lowercase letters"),
         ("RemoveOutliers", "use lowercase letters"),
         ("remove-outliers", "use lowercase letters"),
