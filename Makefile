@@ -13,18 +13,20 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $@
 
 DEMO := .keel/demo
+include examples/churn/params.mk
 YESTERDAY := $(shell date -u -d yesterday +%F 2>/dev/null || date -u -v-1d +%F)
 
-# The main job on sample data: train and register a champion, then score new customers with it:
-# yesterday's, then today's, which have drifted (a warning; `keel monitor` shows the history).
+# The main job on sample data (examples/churn/: its suite and parameters): train and register a
+# champion, then score new customers with it: yesterday's, then today's, which have drifted (a
+# warning; `keel monitor` shows the history).
 demo: $(STAMP)
 	$(BIN)/keel sample-data $(DEMO)/customers.parquet --rows 5000
 	$(BIN)/keel sample-data $(DEMO)/to_score.parquet --rows 20000 --seed 1 --no-label
 	$(BIN)/keel sample-data $(DEMO)/to_score_drifted.parquet --rows 20000 --seed 4 --no-label --drifted
 	$(BIN)/keel compile
-	$(BIN)/keel run training --local --param data_uri=$(DEMO)/customers.parquet
-	$(BIN)/keel run batch_scoring --local --param data_uri=$(DEMO)/to_score.parquet --param output_uri=$(DEMO)/predictions --param run_date=$(YESTERDAY)
-	$(BIN)/keel run batch_scoring --local --param data_uri=$(DEMO)/to_score_drifted.parquet --param output_uri=$(DEMO)/predictions
+	$(BIN)/keel run training --local --param data_uri=$(DEMO)/customers.parquet $(CHURN_TRAINING)
+	$(BIN)/keel run batch_scoring --local --param data_uri=$(DEMO)/to_score.parquet --param output_uri=$(DEMO)/predictions --param run_date=$(YESTERDAY) $(CHURN_SCORING)
+	$(BIN)/keel run batch_scoring --local --param data_uri=$(DEMO)/to_score_drifted.parquet --param output_uri=$(DEMO)/predictions $(CHURN_SCORING)
 	$(BIN)/keel monitor $(DEMO)/predictions
 	$(BIN)/keel registry list churn
 	$(BIN)/keel lineage $$(ls $(DEMO)/predictions/run_date=*/predictions.parquet | tail -1)
@@ -40,7 +42,7 @@ test: $(STAMP)
 test-images: $(STAMP)
 	@$(call PYTEST,-m images)
 
-# Container images (root + buildah, or a Docker engine): the base once, then one image per component.
+# Container images (root + buildah, or a Docker engine): the base once, one image per component, keel-serve.
 # BASE_IMAGE=auto: python:3.11-slim when it can be pulled, else a Debian bookworm stand-in (debootstrap).
 BASE_IMAGE ?= auto
 images: $(STAMP)

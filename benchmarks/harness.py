@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+SUITE = ROOT / "examples" / "churn" / "suite.json"  # the sample data's suite (the churn example)
 
 # Appended to every snippet run by `measure`: the process's own peak (ru_maxrss would carry over
 # the parent's size from fork) and what the snippet stored in `result`.

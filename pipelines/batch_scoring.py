@@ -1,8 +1,10 @@
 """The batch scoring pipeline: wiring only.
 
 fingerprint the inputs and check every parameter (uncached; the cached steps that read them take
-the fingerprints, see pipelines/caching.py) -> plan shards and resolve the model with fallback ->
-for each shard, in parallel: validate it (the training suite minus the label) and score it (which
+the fingerprints, see pipelines/caching.py) -> plan shards and resolve the model with fallback (which
+also settles the suite: `suite_uri`, else the one recorded with the model at training; and the columns
+to skip: `skip_columns` and the model's label), fingerprint that suite -> for each shard, in
+parallel: validate it (that suite minus those columns) and score it (which
 also profiles its rows and scores) -> combine the validations (the verdict on the whole input) and
 check drift against the model's reference profile (recorded under output_uri/_monitoring; with
 on_drift="fail", drift stops the run) -> check and publish the predictions by run date, only if the
@@ -22,7 +24,6 @@ from components import (
     resolve_model,
     validate_data,
 )
-from components.common.sample_data import ID_COLUMNS, LABEL
 from pipelines.alerting import channels as alert_channels
 from pipelines.alerting import with_alerts
 from pipelines.compiling import SCHEDULE_TIME
@@ -34,11 +35,11 @@ from pipelines.steps import configure_tasks, scalar_parameters
 def batch_scoring(
     data_uri: str,
     output_uri: str,
-    model_name: str = "churn",
+    model_name: str,
     registry_uri: str = "",
     suite_uri: str = "",
-    skip_columns: list = [LABEL],  # noqa: B006 - a KFP pipeline default, never mutated
-    id_columns: list = ID_COLUMNS,
+    skip_columns: list = [],  # noqa: B006 - a KFP pipeline default, never mutated
+    id_columns: list = [],  # noqa: B006 - a KFP pipeline default, never mutated
     run_date: str = "",
     rows_per_shard: int = 0,
     shard_minutes: float = 5.0,
@@ -52,7 +53,6 @@ def batch_scoring(
     run_parameters = scalar_parameters(locals())  # the first step checks them all by name
     inputs = fingerprint_inputs(
         data_uri=data_uri,
-        suite_uri=suite_uri,
         registry_uri=registry_uri,
         model_name=model_name,
         pipeline_name="batch_scoring",
@@ -74,15 +74,18 @@ def batch_scoring(
         registry_fingerprint=inputs.outputs["registry_fingerprint"],
         data_fingerprint=data_fingerprint,
         fallback_to_unpromoted=fallback_to_unpromoted,
+        suite_uri=suite_uri,
+        skip_columns=skip_columns,
     )
+    # the suite: given, else the one recorded with the chosen model; fingerprinted for caching
+    suite = fingerprint_inputs(suite_uri=chosen.outputs["suite_uri"]).set_display_name("fingerprint-suite")
     with dsl.ParallelFor(shards.output) as shard:
         checked = validate_data(
             data_uri=data_uri,
-            suite_uri=suite_uri,
-            skip_columns=skip_columns,
+            model=chosen.outputs["model"],  # the suite and the columns to skip (its label) it settled on
             shard=shard,
             data_fingerprint=data_fingerprint,
-            suite_fingerprint=inputs.outputs["suite_fingerprint"],
+            suite_fingerprint=suite.outputs["suite_fingerprint"],
         )
         scored = batch_predict(
             model=chosen.outputs["model"],

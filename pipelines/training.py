@@ -8,7 +8,9 @@ selected -> with `deploy_endpoint` set and the challenger promoted, deploy it to
 endpoint (a canary of `deploy_traffic_percent`, or a full rollout; see deploy_model), served by
 keel-serve when `serving_image` names its image (the version is registered with it). Beside it,
 the new training data is compared with the champion's reference profile and reported (never
-blocks; nothing to compare on a cold start). `configure_tasks()` sets resources,
+blocks; nothing to compare on a cold start). `label`, `model_name` and `suite_uri` have no default
+(only you know them; examples/churn/ has the sample's); the suite is recorded with the model.
+`configure_tasks()` sets resources,
 retries and caching (pipelines/steps.py). Inside dsl.ExitHandler(notify): every end of a run is
 logged, and alerted as configured.
 """
@@ -26,7 +28,6 @@ from components import (
     train_model,
     validate_data,
 )
-from components.common.sample_data import ID_COLUMNS, LABEL
 from components.images import RUN_IMAGES
 from pipelines.alerting import with_alerts
 from pipelines.steps import configure_tasks, scalar_parameters
@@ -38,15 +39,15 @@ DEFAULT_THRESHOLDS = {"roc_auc": {"lower_bound": 0.7, "min_improvement": 0.005}}
 @dsl.pipeline(name="keel-training", description="Train, evaluate, select and register a model.")
 def training(
     data_uri: str,
-    label: str = LABEL,
-    model_name: str = "churn",
+    label: str,
+    model_name: str,
+    suite_uri: str,
     registry_uri: str = "",
-    suite_uri: str = "",
     estimator: str = "sklearn.ensemble:HistGradientBoostingClassifier",
     hyperparameters: dict = {},  # noqa: B006 - a KFP pipeline default, never mutated
     train_function: str = "",
-    id_columns: list = ID_COLUMNS,
-    split_key: str = ID_COLUMNS[0],
+    id_columns: list = [],  # noqa: B006 - a KFP pipeline default, never mutated
+    split_key: str = "",
     thresholds: dict = DEFAULT_THRESHOLDS,
     test_fraction: float = 0.2,
     seed: int = 0,
@@ -91,6 +92,7 @@ def training(
         train_function=train_function,
         id_columns=id_columns,
         seed=seed,
+        suite_uri=suite_uri,  # recorded with the model: batch scoring validates with it by default
     )
     drift = check_drift(
         registry_uri=registry_uri, model_name=model_name, model_ref="champion", data=split.outputs["train"]

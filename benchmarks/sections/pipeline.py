@@ -6,7 +6,7 @@ import json
 import os
 import time
 
-from benchmarks.harness import ROOT, Context, Figure, measure
+from benchmarks.harness import ROOT, SUITE, Context, Figure, measure
 
 NAME = "pipeline"
 
@@ -16,7 +16,8 @@ from pipelines.cli import run_local
 registry = open_registry(sys.argv[2])
 registry.promote("churn", registry.register("churn", sys.argv[3]).version)
 started = time.monotonic()
-run_local("batch_scoring", {"data_uri": sys.argv[1], "output_uri": sys.argv[4], "registry_uri": sys.argv[2], "run_date": "2026-01-01"})
+run_local("batch_scoring", {"data_uri": sys.argv[1], "output_uri": sys.argv[4], "registry_uri": sys.argv[2], "run_date": "2026-01-01",
+                            "model_name": "churn", "suite_uri": sys.argv[5], "id_columns": ["customer_id"]})
 result = {"seconds": time.monotonic() - started}
 """
 
@@ -32,7 +33,7 @@ def _run_pipeline(context: Context, rows: int) -> tuple[float, dict[str, float]]
         "KEEL_BENCH_PEAKS": str(peaks),
         "PYTHONPATH": os.pathsep.join([str(ROOT / "benchmarks" / "peak_recorder"), str(ROOT)]),
     }
-    run = measure(RUN, context.data(rows), work / "registry", context.model(), work / "out", env=env)
+    run = measure(RUN, context.data(rows), work / "registry", context.model(), work / "out", SUITE, env=env)
     tasks: dict[str, float] = {}
     for line in peaks.read_text().splitlines():
         record = json.loads(line)

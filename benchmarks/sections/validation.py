@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from benchmarks.harness import Context, Figure, fastest, measure
+from benchmarks.harness import SUITE, Context, Figure, fastest, measure
 
 NAME = "validation"
 
@@ -10,7 +10,7 @@ NAME = "validation"
 OURS = """
 import great_expectations
 from components.validate_data import core
-suite = core.without_columns(core.load_suite(""), ["churned"])
+suite = core.without_columns(core.load_suite(sys.argv[2]), ["churned"])
 started = time.monotonic()
 outcome = core.validate_table(sys.argv[1], suite)
 assert outcome.passed, outcome.summary()
@@ -22,7 +22,7 @@ PANDAS = """
 import pandas as pd
 from pandas.api import types
 from components.validate_data import core, suite_builder
-suite = core.without_columns(core.load_suite(""), ["churned"])
+suite = core.without_columns(core.load_suite(sys.argv[2]), ["churned"])
 started = time.monotonic()
 frame = pd.read_parquet(sys.argv[1])
 failed = []
@@ -61,9 +61,9 @@ result = {"rows": len(frame), "seconds": time.monotonic() - started}
 
 def run(context: Context) -> dict[str, Figure]:
     small, large = context.data(context.rows), context.data(context.large)
-    best = fastest({"ours": (OURS, small), "pandas": (PANDAS, small)})
+    best = fastest({"ours": (OURS, small, SUITE), "pandas": (PANDAS, small, SUITE)})
     ours_small, pandas = best["ours"], best["pandas"]
-    ours = measure(OURS, large)
+    ours = measure(OURS, large, SUITE)
     return {
         "peak_ratio_10x": Figure(
             round(ours["peak_mib"] / ours_small["peak_mib"], 3),

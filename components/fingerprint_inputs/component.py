@@ -42,8 +42,8 @@ def fingerprint_inputs(
 
     Args:
         data_uri: The table the run reads: parquet file or folder, or CSV; local, /gcs/ or gs://.
-        suite_uri: The expectation suite the run validates with (local, /gcs/ or gs://). Empty: the
-            suite bundled in the image (covered by the image reference), not fingerprinted.
+        suite_uri: The expectation suite the run validates with (local, /gcs/ or gs://). Empty: none
+            (not fingerprinted).
         registry_uri: The registry of `model_name`: a local folder or file:// URI, or
             vertex://projects/P/locations/L. Empty: KEEL_HOME's local registry.
         model_name: The registered model the run reads (e.g. its champion). Empty: no registry.

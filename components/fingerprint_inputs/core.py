@@ -69,7 +69,7 @@ def fingerprint_inputs(
 ) -> InputFingerprints:
     """Fingerprint the table at `data_uri`, the suite at `suite_uri` and model `model_name` in the
     registry at `registry_uri` (empty: KEEL_HOME's local registry); an empty URI or model name is not
-    fingerprinted (the bundled suite is part of the image, which the cache key already names)."""
+    fingerprinted."""
     registry = open_registry(registry_uri or settings().registry_uri) if model_name else None
     found = InputFingerprints(
         data=fingerprints.of_uri(data_uri) if data_uri else "",
@@ -83,7 +83,7 @@ def fingerprint_inputs(
         found.data[:12] or "-",
         data_uri or "not given",
         found.suite[:12] or "-",
-        suite_uri or "bundled",
+        suite_uri or "not given",
         found.registry[:12] or "-",
         f"{registry.uri}#{model_name}" if registry else "not given",
     )

@@ -29,7 +29,9 @@ def resolve_model(
     fallback_to_unpromoted: bool = False,
     registry_fingerprint: str = "",
     data_fingerprint: str = "",
-) -> NamedTuple("Outputs", version=int, fell_back=bool):
+    suite_uri: str = "",
+    skip_columns: list = None,
+) -> NamedTuple("Outputs", version=int, fell_back=bool, suite_uri=str, skip_columns=list):
     """Picks the registered model to score with, falling back when the champion is not usable.
 
     Tries the `champion`, then `previous`, then the versions that were champion before (the
@@ -52,15 +54,24 @@ def resolve_model(
             output), so that Vertex reuses a cached result only for the same versions and aliases.
         data_fingerprint: The content fingerprint of `data_uri` (fingerprint_inputs' output), so that
             Vertex reuses a cached result only for the same content; recorded with the run.
+        suite_uri: The expectation suite to validate the data to score with. Empty: the suite the
+            chosen version was trained with (recorded in its metadata as `training_suite_uri`); a
+            version with none recorded (registered before keel recorded it) fails, naming
+            `suite_uri` and the version. Not read here: passed on as the `suite_uri` output.
+        skip_columns: Columns whose expectations are left out of that validation; the chosen
+            version's label is always added (data to score has none).
 
     Returns:
         model: A verified copy of the chosen version (model.joblib + metadata.json, and the
             reference profile.json when it has one); its metadata names the model, version and
-            registry.
+            registry, and the suite to validate the data to score with and the columns to skip (the
+            `suite_uri` and `skip_columns` outputs), for validate_data's `model` input.
         report: Which versions were tried and why each was or was not used (Markdown).
         metrics: version, fell_back (1 or 0) and attempts.
         version: The chosen version number.
         fell_back: True when the champion was not used.
+        suite_uri: The suite to validate the data to score with (given, else the version's own).
+        skip_columns: The columns to leave out of that validation (given, plus the label).
     """
     from components.common.inputs import table_source
     from components.resolve_model import core
@@ -77,10 +88,18 @@ def resolve_model(
         record_uri=uri,
         registry_fingerprint=registry_fingerprint,
         data_fingerprint=data_fingerprint,
+        suite_uri=suite_uri,
+        skip_columns=skip_columns,
     )
     model.metadata.update(
-        {"name": model_name, "version": chosen.version.version, "registry": chosen.registry_uri}
+        {
+            "name": model_name,
+            "version": chosen.version.version,
+            "registry": chosen.registry_uri,
+            "suite_uri": chosen.suite_uri,  # validate_data given this model validates with it
+            "skip_columns": chosen.skip_columns,
+        }
     )
     for name, value in chosen.metrics().items():
         metrics.log_metric(name, value)
-    return (chosen.version.version, chosen.fell_back)
+    return (chosen.version.version, chosen.fell_back, chosen.suite_uri, chosen.skip_columns)

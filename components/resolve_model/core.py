@@ -12,14 +12,14 @@ Every attempt is recorded with its outcome; when no candidate passes, `NoUsableM
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from components.common import io, model_files, parameters, prediction
 from components.common.config import settings
-from components.common.errors import KeelError
+from components.common.errors import KeelError, parameter_error
 from components.common.io import DataError
 from components.common.logging import logger
 from components.common.model_files import ModelIntegrityError
@@ -55,6 +55,8 @@ class Resolution:
     metadata: dict[str, Any]
     attempts: list[Attempt]
     registry_uri: str = ""
+    suite_uri: str = ""  # the suite to validate the data to score with (`scoring_validation`)
+    skip_columns: list[str] = field(default_factory=list)  # ... minus the expectations on these
 
     @property
     def fell_back(self) -> bool:
@@ -79,6 +81,12 @@ class Resolution:
             f"| {a.ref} | {a.version or '-'} | {'yes' if a.usable else 'no'} | {a.reason} |"
             for a in self.attempts
         ]
+        if self.suite_uri:
+            skipped = ", ".join(self.skip_columns) or "none"
+            lines += [
+                "",
+                f"Validation of the data to score: suite `{self.suite_uri}`, columns skipped: {skipped}",
+            ]
         return "\n".join(lines) + "\n"
 
 
@@ -139,6 +147,30 @@ def resolve(
     raise NoUsableModelError(f"{registry.uri}: no usable version of model {name!r}: {tried}")
 
 
+def scoring_validation(
+    metadata: dict[str, Any],
+    name: str,
+    version: int,
+    suite_uri: str = "",
+    skip_columns: list[str] | None = None,
+) -> tuple[str, list[str]]:
+    """(suite URI, columns to skip) to validate the data model `name` v`version` scores: `suite_uri`
+    when given, else the suite recorded with the model at training (`training_suite_uri`); the
+    columns are `skip_columns` plus the model's label, which data to score does not have. A model
+    with no recorded suite (registered before keel recorded it, or trained without one) and no
+    `suite_uri` is a ParameterError naming `suite_uri` and the version."""
+    suite = suite_uri or metadata.get("training_suite_uri", "")
+    if not suite:
+        raise parameter_error(
+            "suite_uri",
+            suite_uri,
+            f"model {name!r} v{version} has no training suite recorded (registered before keel "
+            "recorded it, or trained without one): pass suite_uri, the suite to validate the data to score with",
+        )
+    label = metadata.get("label", "")
+    return suite, list(dict.fromkeys([*(skip_columns or []), *([label] if label else [])]))
+
+
 def run(
     model_name: str,
     data_uri: str,
@@ -150,12 +182,15 @@ def run(
     record_uri: str = "",
     registry_fingerprint: str = "",
     data_fingerprint: str = "",
+    suite_uri: str = "",
+    skip_columns: list[str] | None = None,
 ) -> Resolution:
     """The component's work, as a tracked run: `resolve` model `model_name` in the registry at
     `registry_uri` (empty: KEEL_HOME's local registry) on the first `sample_rows` rows of the table at
-    `data_uri`, copy the chosen version (sha256 checked again) into `model_folder` and write the
-    attempts as Markdown to `report_uri`. `record_uri` (default `data_uri`) and the fingerprints are
-    recorded with the run."""
+    `data_uri`, settle how its data is validated (`scoring_validation` with `suite_uri` and
+    `skip_columns`: the result's `suite_uri` and `skip_columns`), copy the chosen version (sha256
+    checked again) into `model_folder` and write the attempts as Markdown to `report_uri`.
+    `record_uri` (default `data_uri`) and the fingerprints are recorded with the run."""
     parameters.check({"sample_rows": sample_rows, "model_name": model_name, "registry_uri": registry_uri})
     registry = open_registry(registry_uri or settings().registry_uri)
     params = {
@@ -163,6 +198,8 @@ def run(
         "registry": registry.uri,
         "data": record_uri or data_uri,
         "fallback_to_unpromoted": fallback_to_unpromoted,
+        "suite_uri": suite_uri,
+        "skip_columns": skip_columns or [],
         "registry_fingerprint": registry_fingerprint,
         "data_fingerprint": data_fingerprint,
     }
@@ -170,6 +207,9 @@ def run(
         sample = io.head(data_uri, sample_rows).to_pandas()
         chosen = resolve(registry, model_name, sample, record_uri or data_uri, fallback_to_unpromoted)
         found = chosen.version
+        chosen.suite_uri, chosen.skip_columns = scoring_validation(
+            chosen.metadata, model_name, found.version, suite_uri, skip_columns
+        )
         model_files.copy(found.uri, model_folder, found.sha256, found.profile_sha256)
         tracked.log_metrics(chosen.metrics())
         io.write_bytes(report_uri, chosen.to_markdown().encode())

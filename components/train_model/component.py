@@ -22,6 +22,7 @@ def train_model(
     id_columns: list = None,
     seed: int = 0,
     data_fingerprint: str = "",
+    suite_uri: str = "",
 ):
     """Trains a model on a table, with the framework of your choice.
 
@@ -57,6 +58,9 @@ def train_model(
         seed: The random seed of the estimator or training function.
         data_fingerprint: The content fingerprint of `data_uri` (fingerprint_inputs' output), so that
             Vertex reuses a cached result only for the same content; recorded with the run.
+        suite_uri: The expectation suite the training data was validated with: recorded in the
+            model's metadata as `training_suite_uri` (gs:// or an absolute path), which batch
+            scoring validates with when it is given no suite. Not read here.
 
     Returns:
         model: A folder with `model.joblib` (loadable by Vertex AI's prebuilt scikit-learn container
@@ -65,7 +69,8 @@ def train_model(
             and counts of the training data; the score distribution on `holdout`) and
             `metadata.json`: framework and library versions, estimator or training function,
             hyperparameters, seed, label, task, classes, features (name and type, in order),
-            excluded columns, training data URI, sha256 and rows, creation time, and the sha256 of
+            excluded columns, training data URI, sha256 and rows, the training suite's URI
+            (`training_suite_uri`, "" when none was given), creation time, and the sha256 of
             model.joblib and of profile.json. The artifact's metadata repeats framework, estimator,
             train_function, task, label, sha256 and profile_sha256.
         metrics: rows, features, classes (0 for regression), train_seconds.
@@ -85,6 +90,7 @@ def train_model(
         holdout_uri=holdout_path,
         holdout_record_uri=holdout_uri,
         data_fingerprint=data_fingerprint,
+        suite_uri=suite_uri,
     )
     model.metadata.update(trained.summary() | {"tracking_id": trained.tracking_id})
     for name, value in trained.metrics().items():

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
 import platform
 import time
 from dataclasses import dataclass, field
@@ -314,8 +315,11 @@ def train(
     training_data: dict[str, Any] | None = None,
     source: str = "data",
     holdout: pd.DataFrame | None = None,
+    suite_uri: str = "",
 ) -> TrainedModel:
-    """Train on `frame` as `spec` says; `training_data` (uri, sha256, rows) goes into the metadata as is.
+    """Train on `frame` as `spec` says; `training_data` (uri, sha256, rows) goes into the metadata as is,
+    and so does `suite_uri` (the suite the training data was validated with) as `training_suite_uri`:
+    batch scoring validates with it when not given a suite of its own.
 
     The reference profile covers the features in `frame` and, given a `holdout` table (rows the
     model was not trained on), the model's scores on it; without one it has no score profile, since
@@ -346,6 +350,7 @@ def train(
         "features": features,
         "excluded_columns": excluded,
         "training_data": training_data or {"uri": source, "sha256": "", "rows": len(frame)},
+        "training_suite_uri": suite_uri,
         "created_at": datetime.now(UTC).isoformat(),
     }
     profile = reference_profile(frame, features, _holdout_scores(model, metadata, holdout))
@@ -361,12 +366,23 @@ def _holdout_scores(model: Any, metadata: dict[str, Any], holdout: pd.DataFrame 
     return prediction.predict(model, metadata, prediction.feature_frame(holdout, metadata, "holdout"))[1]
 
 
+def recorded_suite_uri(uri: str) -> str:
+    """How the training suite is recorded, to be read again by a later run elsewhere: its gs:// URI on
+    Cloud Storage (a /gcs/ path included), an absolute path when local ("" when none)."""
+    if not uri:
+        return ""
+    if uri.startswith("/gcs/"):  # Cloud Storage mounted in a Vertex AI task
+        return "gs://" + uri.removeprefix("/gcs/")
+    return uri if "://" in uri else os.path.abspath(uri)
+
+
 def train_table(
-    data_uri: str, spec: TrainingSpec, record_uri: str = "", holdout_uri: str = ""
+    data_uri: str, spec: TrainingSpec, record_uri: str = "", holdout_uri: str = "", suite_uri: str = ""
 ) -> TrainedModel:
     """Read the table at `data_uri` and train on it; `record_uri` (default `data_uri`) is the URI recorded.
     The spec is checked before the table is read. The model's scores on the table at `holdout_uri`,
-    if given, go into its reference profile."""
+    if given, go into its reference profile; `suite_uri`, the suite the table was validated with, is
+    recorded (`recorded_suite_uri`)."""
     check_spec(spec)
     frame = io.read_table(data_uri)
     if frame.empty:
@@ -374,7 +390,9 @@ def train_table(
     uri = record_uri or data_uri
     training_data = {"uri": uri, "sha256": inputs.fingerprint(data_uri), "rows": len(frame)}
     holdout = io.read_table(holdout_uri) if holdout_uri else None
-    return train(frame, spec, training_data, source=uri, holdout=holdout)
+    return train(
+        frame, spec, training_data, source=uri, holdout=holdout, suite_uri=recorded_suite_uri(suite_uri)
+    )
 
 
 def save(trained: TrainedModel, folder: str) -> str:
@@ -394,19 +412,24 @@ def run(
     holdout_uri: str = "",
     holdout_record_uri: str = "",
     data_fingerprint: str = "",
+    suite_uri: str = "",
 ) -> TrainedModel:
     """The component's work, as a tracked run: `train_table` (the model's scores on the table at
-    `holdout_uri`, if given, in its profile) and `save` the model into `model_folder`; the run's
-    ClearML task id is the result's `tracking_id`. `record_uri` (default `data_uri`),
-    `holdout_record_uri` (default `holdout_uri`) and `data_fingerprint` are recorded with the run."""
+    `holdout_uri`, if given, in its profile; `suite_uri` recorded as its training suite) and `save`
+    the model into `model_folder`; the run's ClearML task id is the result's `tracking_id`.
+    `record_uri` (default `data_uri`), `holdout_record_uri` (default `holdout_uri`) and
+    `data_fingerprint` are recorded with the run."""
     params = {
         "data": record_uri or data_uri,
         "holdout": holdout_record_uri or holdout_uri,
+        "suite_uri": suite_uri,
         **vars(spec),
         "data_fingerprint": data_fingerprint,
     }
     with track("train_model", params=params) as tracked:
-        trained = train_table(data_uri, spec, record_uri=record_uri, holdout_uri=holdout_uri)
+        trained = train_table(
+            data_uri, spec, record_uri=record_uri, holdout_uri=holdout_uri, suite_uri=suite_uri
+        )
         save(trained, model_folder)
         trained.tracking_id = tracked.id
         tracked.log_metrics(trained.metrics())

@@ -3,7 +3,7 @@
 from typing import NamedTuple
 
 from kfp import dsl
-from kfp.dsl import HTML, Artifact, Dataset, Input, Metrics, Output
+from kfp.dsl import HTML, Artifact, Dataset, Input, Metrics, Model, Output
 
 from components.external_state import external_state
 from components.images import image
@@ -25,6 +25,7 @@ def validate_data(
     batch_rows: int = 100_000,
     data_fingerprint: str = "",
     suite_fingerprint: str = "",
+    model: Input[Model] = None,
 ) -> NamedTuple("Outputs", passed=bool):
     """Validates a table against a Great Expectations expectation suite, every row, in bounded memory.
 
@@ -39,8 +40,8 @@ def validate_data(
         data: The table to validate, as a Dataset artifact (parquet file or folder, or CSV).
             Give either `data` or `data_uri`.
         data_uri: The table to validate, as a local path, /gcs/ path or gs:// URI.
-        suite_uri: The expectation suite, a JSON file (local, /gcs/ or gs://). Empty: the suite
-            bundled for the sample churn data.
+        suite_uri: The expectation suite, a JSON file (local, /gcs/ or gs://), e.g. built with
+            `keel suite build`. Required: empty is refused, naming `suite_uri`.
         skip_columns: Columns whose expectations are left out, e.g. the label when validating
             data to score.
         fail_on_error: Fail the task when any expectation fails, with a message naming each
@@ -53,6 +54,9 @@ def validate_data(
         data_fingerprint: The content fingerprint of `data_uri` (fingerprint_inputs' output), so that
             Vertex reuses a cached result only for the same content; recorded with the run.
         suite_fingerprint: The content fingerprint of `suite_uri`, likewise.
+        model: The model whose data to score this is (resolve_model's `model`): without `suite_uri`,
+            the suite resolve_model settled on (given to it, else the one recorded with the model at
+            training); its `skip_columns` (the model's label among them) are skipped too.
 
     Returns:
         validation_result: The full validation result (JSON): every expectation's Great Expectations
@@ -66,6 +70,8 @@ def validate_data(
     from components.validate_data import core
 
     path, uri = table_source(data, data_uri, "validate_data")
+    if model is not None:
+        suite_uri, skip_columns = core.for_model(model.metadata, suite_uri, skip_columns)
     outcome = core.run(
         path,
         validation_result.path,

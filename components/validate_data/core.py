@@ -16,7 +16,6 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -24,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 
 from components.common import inputs, io
+from components.common.errors import parameter_error
 from components.common.io import DataError
 from components.common.logging import logger
 from components.common.tracking import track
@@ -31,7 +31,6 @@ from components.validate_data import partial as partials
 from components.validate_data.partial import DistinctSketch, Moments, Partial, RowSample
 from components.validate_data.report import render_html
 
-SAMPLE_SUITE = "churn"
 DEFAULT_BATCH_ROWS = 100_000
 STRINGS = {pa.string(): pd.StringDtype(), pa.large_string(): pd.StringDtype()}
 NO_ROWS = "the table has no rows (a table with no rows never passes validation, whatever the suite)"
@@ -89,19 +88,28 @@ class ValidationOutcome:
         return "\n".join([head, *(f"  - {failure}" for failure in self.failures)])
 
 
-def sample_suite_uri(name: str = SAMPLE_SUITE) -> str:
-    """Path of a suite bundled with the package (`suites/<name>.json`)."""
-    return str(resources.files("components.validate_data") / "suites" / f"{name}.json")
-
-
 def load_suite(uri: str) -> dict[str, Any]:
-    """Read a suite JSON file; empty `uri` means the bundled sample suite."""
-    uri = uri or sample_suite_uri()
+    """Read a suite JSON file; an empty `uri` is a ParameterError naming `suite_uri` (there is no
+    default suite: build one for your data with `keel suite build`, see examples/churn/suite.json)."""
+    if not isinstance(uri, str) or not uri.strip():
+        raise parameter_error(
+            "suite_uri", uri, "an expectation suite is required (a JSON file: local, /gcs/ or gs://)"
+        )
     suite = io.read_json(uri)
     if not isinstance(suite, dict) or not isinstance(suite.get("expectations"), list):
         raise DataError(f"{uri}: not an expectation suite (needs a JSON object with an 'expectations' list)")
     suite.setdefault("name", uri.rsplit("/", 1)[-1].removesuffix(".json"))
     return suite
+
+
+def for_model(
+    metadata: Mapping[str, Any], suite_uri: str = "", skip_columns: list[str] | None = None
+) -> tuple[str, list[str]]:
+    """(suite URI, columns to skip) to validate the data a resolved model scores: `suite_uri`, else
+    the one resolve_model settled on (its model artifact's metadata `suite_uri`); `skip_columns` plus
+    the model's (`skip_columns`: its label, at least)."""
+    skipped = [*(skip_columns or []), *(metadata.get("skip_columns") or [])]
+    return suite_uri or metadata.get("suite_uri", ""), list(dict.fromkeys(skipped))
 
 
 def without_columns(suite: dict[str, Any], columns: list[str]) -> dict[str, Any]:
@@ -418,8 +426,7 @@ def run(
     suite_fingerprint: str = "",
 ) -> ValidationOutcome:
     """The validate_data component's work, as a tracked run: validate the table at `data_uri`, or its
-    `shard` (an item of plan_shards' output), against the suite at `suite_uri` (empty: the bundled
-    one) minus the expectations on `skip_columns`; write the partial result into the folder
+    `shard` (an item of plan_shards' output), against the suite at `suite_uri` (required) minus the expectations on `skip_columns`; write the partial result into the folder
     `partial_uri`, the full result and the HTML report. A failed validation of the whole table
     raises ValidationFailedError when `fail_on_error`; a shard's, and any when not, is a warning (a
     shard's verdict is combine_validation's). `record_uri` (default `data_uri`) and the fingerprints
@@ -434,8 +441,8 @@ def run(
         "suite_fingerprint": suite_fingerprint,
         "shard": f"{index}/{count}",
     }
+    suite = without_columns(load_suite(suite_uri), skip_columns or [])
     with track("validate_data", params=params) as tracked:
-        suite = without_columns(load_suite(suite_uri), skip_columns or [])
         outcome = validate_shard(data_uri, suite, partial_uri, record_uri, index, count, batch_rows)
         write_outputs(outcome, result_uri, report_uri)
         tracked.log_metrics(outcome.metrics())

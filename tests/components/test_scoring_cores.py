@@ -10,13 +10,16 @@ import pytest
 
 from components.batch_predict import core as scoring
 from components.common import io, parameters, sample_data
+from components.common.errors import ParameterError
 from components.common.io import DataError
 from components.common.model_files import MODEL_FILE
 from components.common.registry import open_registry
 from components.plan_shards.core import plan
 from components.publish_predictions import core as publishing
-from components.resolve_model.core import NoUsableModelError, resolve
+from components.resolve_model.core import NoUsableModelError, resolve, scoring_validation
 from components.train_model import core as training
+from components.validate_data import core as validation
+from tests import churn
 
 SPEC = training.TrainingSpec(label=sample_data.LABEL, id_columns=("customer_id",))
 
@@ -79,6 +82,32 @@ def test_a_model_that_cannot_predict_on_the_input_is_not_used(registry, unlabell
     sample = io.read_table(unlabelled).head(50).drop(columns=["tenure_months"])
     with pytest.raises(NoUsableModelError, match="tenure_months"):
         resolve(registry, "churn", sample)
+
+
+def test_the_suite_for_scoring_is_given_else_the_models_and_its_label_is_skipped(tmp_path: Path):
+    trained = training.train(sample_data.generate(500), SPEC, suite_uri=churn.SUITE)
+    assert trained.metadata["training_suite_uri"] == churn.SUITE
+    # recorded to be read again from elsewhere: gs:// for a /gcs/ path, a local one made absolute
+    assert training.recorded_suite_uri("/gcs/b/suite.json") == "gs://b/suite.json"
+    assert training.recorded_suite_uri("suite.json") == str(Path("suite.json").resolve())
+    metadata = trained.metadata
+    assert scoring_validation(metadata, "churn", 2) == (churn.SUITE, ["churned"])
+    assert scoring_validation(metadata, "churn", 2, "gs://b/s.json", ["churned", "age"]) == (
+        "gs://b/s.json",
+        ["churned", "age"],
+    )
+    old = {
+        key: value for key, value in metadata.items() if key != "training_suite_uri"
+    }  # before keel recorded it
+    with pytest.raises(
+        ParameterError, match=r"parameter 'suite_uri' = '': model 'churn' v2 has no training suite recorded"
+    ):
+        scoring_validation(old, "churn", 2)
+    assert scoring_validation(old, "churn", 2, churn.SUITE) == (churn.SUITE, ["churned"])
+    # validate_data given the resolved model: its suite and columns, unless told otherwise
+    resolved = {"suite_uri": churn.SUITE, "skip_columns": ["churned"]}
+    assert validation.for_model(resolved) == (churn.SUITE, ["churned"])
+    assert validation.for_model(resolved, "other.json", ["age"]) == ("other.json", ["age", "churned"])
 
 
 def test_shards_follow_row_groups_and_size(unlabelled: str, tmp_path: Path):

@@ -8,14 +8,29 @@ import pyarrow.parquet as pq
 import pytest
 
 from components.common import io, sample_data
+from components.common.errors import ParameterError
 from components.common.io import DataError
 from components.validate_data import core, suite_builder
 from components.validate_data.partial import DistinctSketch, Partial
+from tests import churn
 
 
 @pytest.fixture(scope="module")
 def suite() -> dict:
-    return core.load_suite("")
+    return core.load_suite(churn.SUITE)
+
+
+def test_a_suite_is_required_there_is_no_default(tmp_path: Path, sample_uri: str):
+    for missing in ("", " "):
+        with pytest.raises(
+            ParameterError, match=r"parameter 'suite_uri' = '\s*': an expectation suite is required"
+        ):
+            core.load_suite(missing)
+    with pytest.raises(ParameterError, match="suite_uri"):
+        core.run(
+            sample_uri, *(str(tmp_path / name) for name in ("result", "report", "partial")), suite_uri=""
+        )
+    assert not (tmp_path / "result").exists()
 
 
 def test_clean_sample_passes_every_expectation(sample_uri: str, suite: dict):
@@ -65,7 +80,7 @@ def test_empty_file_and_empty_table_never_pass(tmp_path: Path, suite: dict):
 def test_a_table_with_no_rows_fails_whatever_the_suite(tmp_path: Path):
     path = str(tmp_path / "no-rows.parquet")
     io.write_table(sample_data.generate(10).iloc[:0], path)
-    for suite in ({"name": "none", "expectations": []}, core.load_suite("")):
+    for suite in ({"name": "none", "expectations": []}, core.load_suite(churn.SUITE)):
         outcome = core.validate_table(path, suite)
         assert not outcome.passed and outcome.rows == 0
         assert "has no rows" in outcome.summary()
@@ -132,7 +147,7 @@ def test_html_report_renders_offline(tmp_path: Path, suite: dict):
 def test_component_runs_locally_and_branches_on_passed(kfp_local: Path, sample_uri: str, tmp_path: Path):
     from components import validate_data
 
-    task = validate_data(data_uri=sample_uri)
+    task = validate_data(data_uri=sample_uri, suite_uri=churn.SUITE)
     assert task.outputs["passed"] is True
     assert task.outputs["metrics"].metadata["expectations_run"] == 40
     assert "PASSED" in Path(task.outputs["report"].path).read_text()
@@ -140,11 +155,11 @@ def test_component_runs_locally_and_branches_on_passed(kfp_local: Path, sample_u
 
     broken = str(tmp_path / "unseen.parquet")
     sample_data.write_broken("unseen_category", broken)
-    lenient = validate_data(data_uri=broken, fail_on_error=False)
+    lenient = validate_data(data_uri=broken, suite_uri=churn.SUITE, fail_on_error=False)
     assert lenient.outputs["passed"] is False
     assert lenient.outputs["metrics"].metadata["expectations_failed"] == 1
     with pytest.raises(RuntimeError, match="validate-data"):
-        validate_data(data_uri=broken)
+        validate_data(data_uri=broken, suite_uri=churn.SUITE)
 
 
 # ------------------------------------------------------------------ streamed, sharded, combined

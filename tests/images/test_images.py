@@ -49,6 +49,7 @@ from components.images import DEFAULT_REGISTRY, __version__, image
 from pipelines.compiling import compile_all, compile_one
 from pipelines.scaffold import new_component
 from pipelines.use_case_images import build_use_case_images
+from tests import churn
 
 pytestmark = [
     pytest.mark.images,
@@ -185,7 +186,7 @@ def check_validate_data(outputs: dict, files: Files) -> None:
 def validation_partials(folder: Path) -> list[Path]:
     from components.validate_data import core
 
-    suite = core.load_suite("")
+    suite = core.load_suite(churn.SUITE)
     for index in range(2):
         core.measure_table(sample_path(), suite, shard_index=index, shard_count=2).write(
             str(folder / f"p{index}")
@@ -294,6 +295,7 @@ def check_notify(outputs: dict, files: Files) -> None:
 
 
 DATA = InputArtifact(dsl.Dataset, sample)
+SUITE = Folder(lambda path: shutil.copyfile(churn.SUITE, path))  # the churn example's suite, as a file
 MODEL = InputArtifact(dsl.Model, trained_model, model_metadata)
 THRESHOLDS = {"roc_auc": {"lower_bound": 0.7, "min_improvement": 0.005}}
 
@@ -304,7 +306,7 @@ CASES: dict[str, Case] = {
         check_fingerprint_inputs,
         ignore=("registry_fingerprint",),  # each side trains and registers its own model
     ),
-    "validate_data": Case({"data": DATA}, check_validate_data),
+    "validate_data": Case({"data": DATA, "suite_uri": SUITE}, check_validate_data),
     "combine_validation": Case(
         {"partials": InputArtifact(dsl.Artifact, validation_partials)}, check_combine_validation
     ),
@@ -334,9 +336,14 @@ CASES: dict[str, Case] = {
         check_register_model,
     ),
     "resolve_model": Case(
-        {"model_name": "churn", "registry_uri": Folder(registry_with_champion), "data": DATA},
+        {
+            "model_name": "churn",
+            "registry_uri": Folder(registry_with_champion),
+            "data": DATA,
+            "suite_uri": SUITE,
+        },
         check_resolve_model,
-        ignore=("model.registry",),
+        ignore=("model.registry", "suite_uri", "model.suite_uri"),
     ),
     "plan_shards": Case({"data": DATA, "rows_per_shard": 2000}, check_plan_shards),
     "batch_predict": Case(

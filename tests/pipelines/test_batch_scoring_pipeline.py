@@ -15,6 +15,7 @@ from components.common.registry import open_registry
 from components.common.sample_data import drifted
 from components.split_data.core import split
 from components.train_model import core as training
+from tests import churn
 from tests.builders import CHANGED_FEATURE, SHIFTED_FEATURE
 
 RUN_DATE = "2026-11-26"
@@ -22,7 +23,8 @@ RUN_DATE = "2026-11-26"
 
 @pytest.fixture
 def registry_uri(keel_home: Path, tmp_path: Path) -> str:
-    """A registry with two versions of 'churn': v2 is the champion, v1 the previous one."""
+    """A registry with two versions of 'churn': v2 is the champion, v1 the previous one; both record
+    the churn suite as their training suite, which batch scoring validates with by default."""
     registry = open_registry(str(keel_home / "registry"))
     parts = split(sample_data.generate(3_000), sample_data.LABEL, key_column="customer_id")
     for version, estimator in enumerate(
@@ -32,7 +34,8 @@ def registry_uri(keel_home: Path, tmp_path: Path) -> str:
             label=sample_data.LABEL, estimator=estimator, id_columns=("customer_id",)
         )
         folder = str(tmp_path / f"model-{version}")
-        training.save(training.train(parts.train, spec, holdout=parts.test), folder)
+        trained = training.train(parts.train, spec, holdout=parts.test, suite_uri=churn.SUITE)
+        training.save(trained, folder)
         registry.promote("churn", registry.register("churn", folder).version)
     return str(keel_home / "registry")
 
@@ -49,7 +52,9 @@ def to_score(tmp_path: Path) -> str:
 def _score(data_uri: str, output: Path, **params):
     from pipelines.batch_scoring import batch_scoring
 
-    return batch_scoring(data_uri=data_uri, output_uri=str(output), **{"run_date": RUN_DATE, **params})
+    return batch_scoring(
+        data_uri=data_uri, output_uri=str(output), **{"run_date": RUN_DATE, **churn.SCORING, **params}
+    )
 
 
 def _task_dir(runs: Path, task: str) -> Path:
@@ -72,6 +77,31 @@ def test_scores_every_row_with_the_champion_in_parallel_shards(
     assert len(list(kfp_local.rglob("validate-data*/partial/partial.json"))) == 3  # validated shard by shard
     combined = json.loads(next(kfp_local.rglob("combine-validation/validation_result")).read_text())
     assert combined["success"] and combined["meta"]["rows"] == 2_500 and combined["meta"]["shards"] == 3
+    # no suite_uri given: the suite recorded with the model, minus its label (not in data to score)
+    resolution = next(kfp_local.rglob("resolve-model/report")).read_text()
+    assert f"suite `{churn.SUITE}`, columns skipped: churned" in resolution
+
+
+def test_a_model_with_no_recorded_suite_needs_suite_uri(
+    kfp_local: Path, registry_uri: str, to_score: str, tmp_path: Path, capfd
+):
+    # a version registered before the training suite was recorded with the model
+    registry = open_registry(registry_uri)
+    folder = str(tmp_path / "model-3")
+    spec = training.TrainingSpec(label=churn.LABEL, id_columns=tuple(churn.ID_COLUMNS))
+    training.save(training.train(sample_data.generate(2_000), spec), folder)
+    registry.promote("churn", registry.register("churn", folder).version)
+    with pytest.raises(RuntimeError, match="resolve-model"):
+        _score(to_score, tmp_path / "out")
+    printed = capfd.readouterr()
+    assert (
+        "ParameterError: parameter 'suite_uri' = '': model 'churn' v3 has no training suite recorded"
+        in printed.out + printed.err
+    )
+    assert not (tmp_path / "out").exists()
+    _score(to_score, tmp_path / "out", suite_uri=churn.SUITE)  # given a suite, it scores with v3
+    published = io.read_table(str(tmp_path / "out" / f"run_date={RUN_DATE}" / "predictions.parquet"))
+    assert set(published["model_version"]) == {3}
 
 
 def test_corrupted_champion_falls_back_to_previous_and_says_so(
@@ -90,7 +120,12 @@ def test_corrupted_champion_falls_back_to_previous_and_says_so(
     assert "| champion | 2 | no | " in report and "does not match the recorded" in report
     assert "| previous | 1 | yes | sha256 matches; smoke prediction passed |" in report
     executor_output = json.loads((resolved / "executor_output.json").read_text())
-    assert executor_output["parameterValues"] == {"fell_back": True, "version": 1}
+    assert executor_output["parameterValues"] == {
+        "fell_back": True,
+        "version": 1,
+        "suite_uri": churn.SUITE,  # v1's own training suite
+        "skip_columns": [churn.LABEL],
+    }
 
 
 def test_invalid_input_stops_the_run_with_nothing_written(kfp_local: Path, registry_uri: str, tmp_path: Path):
@@ -164,7 +199,7 @@ def test_drift_sends_one_alert_to_the_pipelines_webhook_and_still_publishes_with
     paging = with_alerts(batch_scoring, Alerts(webhook_url=receiver.url, webhook_format="json"))
     shifted = str(tmp_path / "drifted.parquet")
     io.write_table(drifted(io.read_table(to_score)), shifted)
-    paging(data_uri=shifted, output_uri=str(tmp_path / "out"), run_date=RUN_DATE)
+    paging(data_uri=shifted, output_uri=str(tmp_path / "out"), run_date=RUN_DATE, **churn.SCORING)
 
     assert (tmp_path / "out" / f"run_date={RUN_DATE}" / "predictions.parquet").is_file()
     (message,) = receiver.messages  # the drift alert; the run succeeded, so no failure alert

@@ -216,11 +216,17 @@ def test_every_task_of_both_pipelines_is_pinned_by_a_fingerprint_or_uncached(com
     assert sorted(path for path, task in scoring.items() if not task.cached) == [
         "check-drift",  # it appends to the monitoring history under output_uri
         "fingerprint-inputs",
+        "fingerprint-inputs-2",  # the suite resolve_model settled on (given, else the model's)
         "notify",
         "publish-predictions",
     ]
     assert (
         _fed_by(scoring["resolve-model"], "registry_fingerprint") == "fingerprint-inputs.registry_fingerprint"
+    )
+    assert scoring["fingerprint-inputs-2"].display == "fingerprint-suite"
+    assert (
+        _fed_by(scoring["for-loop-2/validate-data"], "suite_fingerprint")
+        == "fingerprint-inputs-2.suite_fingerprint"
     )
     for path in ("for-loop-2/validate-data", "plan-shards", "resolve-model", "for-loop-2/batch-predict"):
         assert _fed_by(scoring[path], "data_fingerprint") == "fingerprint-inputs.data_fingerprint", path

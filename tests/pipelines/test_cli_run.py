@@ -2,6 +2,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests import churn
+
 KEEL = str(Path(sys.executable).parent / "keel")
 
 
@@ -11,9 +13,18 @@ def _keel(*args: str) -> subprocess.CompletedProcess:
 
 def test_run_checks_parameters_before_running(keel_home: Path):
     missing = _keel("run", "batch-scoring", "--local")
-    assert missing.returncode == 1 and "missing required parameter(s): output_uri" in missing.stderr
+    assert (
+        missing.returncode == 1 and "missing required parameter(s): model_name, output_uri" in missing.stderr
+    )
     mistyped = _keel(
-        "run", "batch_scoring", "--local", "--param", "output_uri=out", "--param", "max_shards=many"
+        "run",
+        "batch_scoring",
+        "--local",
+        "--param",
+        "output_uri=out",
+        "--param",
+        "max_shards=many",
+        *churn.cli(churn.SCORING),
     )
     assert mistyped.returncode == 1
     assert "parameter 'max_shards' must be an integer (NUMBER_INTEGER), got str 'many'" in mistyped.stderr
@@ -21,7 +32,20 @@ def test_run_checks_parameters_before_running(keel_home: Path):
 
 
 def test_run_a_component_on_the_bundled_sample_and_list_its_outputs(keel_home: Path):
-    done = _keel("run", "validate_data", "--local")
+    done = _keel("run", "validate_data", "--local", f"--param=suite_uri={churn.SUITE}")
     assert done.returncode == 0, done.stderr
     assert "  passed: True" in done.stdout
     assert "validate-data/report" in done.stdout and "tracking sessions" in done.stdout
+
+
+def test_validate_data_without_a_suite_fails_naming_suite_uri(keel_home: Path):
+    done = _keel("run", "validate_data", "--local")  # the bundled sample data, but no suite: none is assumed
+    assert done.returncode == 1
+    assert (
+        done.stderr.strip()
+        .splitlines()[-1]
+        .endswith(
+            "task 'validate-data' failed: ParameterError: parameter 'suite_uri' = '': an expectation suite is "
+            "required (a JSON file: local, /gcs/ or gs://)"
+        )
+    )

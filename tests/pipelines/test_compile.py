@@ -91,3 +91,23 @@ def test_training_deploys_only_when_asked_and_the_challenger_is_promoted(tmp_pat
     assert not deploy.cached and "retryPolicy" not in dag["tasks"]["deploy-model"]
     register = tasks(spec)["exit-handler-1/register-model"]
     assert register.params["serving_image"] == Source("parameter", "serving_image")
+
+
+def test_no_pipeline_default_is_the_churn_example(tmp_path: Path):
+    """Settings only the user knows are required; batch scoring takes the suite and the label to skip
+    from the model (examples/churn/ has the sample's)."""
+    compiled = {
+        path.stem: yaml.safe_load(path.read_text())
+        for path in compile_all(tmp_path, names=["training", "batch_scoring"])
+    }
+    training = compiled["training"]["root"]["inputDefinitions"]["parameters"]
+    for required in ("data_uri", "label", "model_name", "suite_uri"):
+        assert "defaultValue" not in training[required] and not training[required].get("isOptional"), required
+    assert (training["id_columns"]["defaultValue"], training["split_key"]["defaultValue"]) == ([], "")
+    scoring = compiled["batch_scoring"]["root"]["inputDefinitions"]["parameters"]
+    assert "defaultValue" not in scoring["model_name"] and not scoring["model_name"].get("isOptional")
+    assert [scoring[name]["defaultValue"] for name in ("suite_uri", "skip_columns", "id_columns")] == [
+        "",
+        [],
+        [],
+    ]

@@ -14,6 +14,7 @@ from components.common.revision import git_revision
 from components.images import RUN_IMAGES
 from pipelines.cli import main
 from pipelines.compiling import compile_all
+from tests import churn
 
 RUN_DATE = "2026-12-01"
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,11 +38,15 @@ def test_keel_lineage_walks_back_from_predictions_to_training_data_and_code(
     from pipelines.training import training
 
     registry_uri = str(keel_home / "registry")
-    training(data_uri=sample_uri, registry_uri=registry_uri)
+    training(data_uri=sample_uri, registry_uri=registry_uri, **churn.TRAINING)
     to_score = str(tmp_path / "to_score.parquet")
     sample_data.write(to_score, rows=2_000, seed=1, label=False)
     batch_scoring(
-        data_uri=to_score, output_uri=str(tmp_path / "out"), registry_uri=registry_uri, run_date=RUN_DATE
+        data_uri=to_score,
+        output_uri=str(tmp_path / "out"),
+        registry_uri=registry_uri,
+        run_date=RUN_DATE,
+        **churn.SCORING,
     )
     (training_run,) = kfp_local.glob("keel-training-*")
     (scoring_run,) = kfp_local.glob("keel-batch-scoring-*")

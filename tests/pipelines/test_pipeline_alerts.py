@@ -14,6 +14,7 @@ from kfp import dsl
 from components.common import sample_data
 from pipelines.alerting import Alerts, with_alerts
 from pipelines.compiling import compile_all
+from tests import churn
 from tests.fakes.webhook import WebhookReceiver
 
 SLACK = "https://hooks.slack.com/services/T0/B0/secret"
@@ -54,7 +55,7 @@ def test_a_forced_failure_alerts_once_naming_the_task_and_the_run_still_fails(
     sample_data.write_broken("missing_column", broken, rows=2_000)
     alerting = with_alerts(training, Alerts(webhook_url=receiver.url, webhook_format="slack"))
     with pytest.raises(RuntimeError, match="Inner task failed: .*validate-data"):
-        alerting(data_uri=broken)
+        alerting(data_uri=broken, **churn.TRAINING)
 
     (message,) = receiver.messages
     assert message["text"] == ":red_circle: keel-training failed"

@@ -94,6 +94,7 @@ def test_every_task_gets_its_default_resources_and_cloud_callers_a_retry_with_ba
     assert {key for key, retry in scoring_retries.items() if retry} == {
         "check-drift",
         "fingerprint-inputs",
+        "fingerprint-inputs-2",  # the suite resolve-model settled on
         "validate-data",
         "plan-shards",
         "resolve-model",

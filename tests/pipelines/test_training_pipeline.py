@@ -10,6 +10,7 @@ import pytest
 
 from components.common import io, sample_data
 from components.common.registry import open_registry
+from tests import churn
 
 WEAK = {
     "estimator": "sklearn.ensemble:HistGradientBoostingClassifier",
@@ -23,7 +24,7 @@ def run_training(kfp_local: Path):
     from pipelines.training import training
 
     def run(data_uri: str, **params):
-        return training(data_uri=data_uri, **params)
+        return training(data_uri=data_uri, **{**churn.TRAINING, **params})
 
     return run
 
@@ -60,6 +61,7 @@ def test_cold_start_then_better_then_worse_challenger(
     )
     training_data = champion.metadata["training_data"]  # the split's training part
     assert len(training_data["sha256"]) == 64 and 3_500 < training_data["rows"] < 4_500
+    assert champion.metadata["training_suite_uri"] == churn.SUITE  # batch scoring's default suite
     profile = registry.load_profile("churn", "champion")  # the training split and the holdout's scores
     assert (
         profile["rows"] == training_data["rows"]
@@ -91,3 +93,32 @@ def test_invalid_data_stops_before_training_and_registers_nothing(
     assert not (keel_home / "registry").exists()
     runs = list((keel_home / "runs").rglob("*"))
     assert not [path for path in runs if path.name in ("train-model", "split-data")]
+
+
+def test_label_model_name_and_suite_have_no_default(keel_home: Path, sample_uri: str):
+    """Only the user knows them: `keel run` refuses a run without them, naming each."""
+    keel = str(Path(sys.executable).parent / "keel")
+    done = subprocess.run(
+        [keel, "run", "training", "--local", f"--param=data_uri={sample_uri}"], capture_output=True, text=True
+    )
+    assert done.returncode != 0
+    assert "missing required parameter(s): label, model_name, suite_uri" in done.stderr
+    assert not (keel_home / "registry").exists()
+    given = {key: churn.TRAINING[key] for key in ("label", "model_name")}
+    done = subprocess.run(
+        [keel, "run", "training", "--local", f"--param=data_uri={sample_uri}", *churn.cli(given)],
+        capture_output=True,
+        text=True,
+    )
+    assert "missing required parameter(s): suite_uri" in done.stderr and done.returncode != 0
+
+
+def test_an_empty_suite_uri_is_refused_naming_it(run_training, keel_home: Path, sample_uri: str, capfd):
+    with pytest.raises(RuntimeError, match="validate-data"):
+        run_training(sample_uri, suite_uri="")
+    printed = capfd.readouterr()
+    assert (
+        "ParameterError: parameter 'suite_uri' = '': an expectation suite is required"
+        in printed.out + printed.err
+    )
+    assert not (keel_home / "registry").exists()

@@ -20,6 +20,7 @@ from pipelines import vertex
 from pipelines.compiling import retarget_images
 from pipelines.parameters import parse_params
 from pipelines.steps import Resources, parse_resources
+from tests import churn
 from tests.fakes.adc import serve_token_endpoint, service_account_key, verified_claims
 from tests.fakes.gcs_api import FakeCloudStorage
 from tests.fakes.vertex_api import FakeVertexAPI
@@ -344,7 +345,8 @@ def test_schedule_sends_cron_with_time_zone_limits_and_the_run(api, typed_yaml):
 def test_schedule_by_name_compiles_the_resources_given_into_the_run(api):
     resources = parse_resources(["train_model=cpu=8,memory=32G,accelerator=NVIDIA_L4:2"])
     vertex.schedule(
-        "training", PROJECT, LOCATION, ROOT, cron="0 3 * * 1", params={"data_uri": "gs://d/t.parquet"},
+        "training", PROJECT, LOCATION, ROOT, cron="0 3 * * 1",
+        params={"data_uri": "gs://d/t.parquet", **churn.TRAINING, "suite_uri": "gs://d/suite.json"},
         image_registry=REGISTRY, image_tag=TAG, resources=resources, **on(api),
     )  # fmt: skip
 
@@ -472,6 +474,7 @@ def test_cli_submits_and_prints_the_console_link(api):
 
 def test_cli_submits_with_resources_and_refuses_bad_ones_naming_component_and_field(api):
     common = ["--pipeline-root", ROOT, "--service-account", SA, "--param", "data_uri=gs://data/churn.parquet"]
+    common += churn.cli(churn.SCORING)
     common += ["--image-registry", REGISTRY, "--image-tag", TAG, *where(api)]
     refused = keel("submit", "batch_scoring", "--resources", "batch_predict=cpu=8,memory=lots", *common)
     assert refused.returncode == 1 and api.requests == []
@@ -539,7 +542,11 @@ def test_importing_the_cli_does_not_import_aiplatform():
 
 
 SLACK = "https://hooks.slack.com/services/T0/B0/secret"
-SCORING_PARAMS = {"data_uri": "gs://data/to_score.parquet", "output_uri": "gs://data/predictions"}
+SCORING_PARAMS = {
+    "data_uri": "gs://data/to_score.parquet",
+    "output_uri": "gs://data/predictions",
+    **churn.SCORING,
+}
 
 
 def _alert_arguments(pipeline_spec: dict) -> dict:
@@ -564,6 +571,7 @@ def test_cli_schedule_takes_the_alert_options(api):
     created = keel(
         "schedule", "create", "batch_scoring", "--cron", "0 3 * * *", "--pipeline-root", ROOT,
         "--param", "data_uri=gs://data/to_score.parquet", "--param", "output_uri=gs://data/predictions",
+        *churn.cli(churn.SCORING),
         "--image-registry", REGISTRY, "--image-tag", TAG, "--alert-webhook", SLACK,
         "--alert-email", "oncall@example.com", "--alert-on", "always", *where(api),
     )  # fmt: skip

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 from components.common import sample_data
 from components.common.registry import LocalRegistry, open_registry
 from components.train_model import core as training
+from tests import churn
 
 KEEL = str(Path(sys.executable).parent / "keel")
 SPEC = training.TrainingSpec(label=sample_data.LABEL, id_columns=("customer_id",))
@@ -48,8 +49,9 @@ def to_score(
 
 
 def model_folder(folder: Path, rows: int = 2_000) -> str:
-    """A trained sample model saved as a model folder."""
-    training.save(training.train(sample_data.generate(rows), SPEC), str(folder))
+    """A trained sample model saved as a model folder, recording the churn suite as its training suite
+    (as the training pipeline does), which batch scoring validates with by default."""
+    training.save(training.train(sample_data.generate(rows), SPEC, suite_uri=churn.SUITE), str(folder))
     return str(folder)
 
 

@@ -14,6 +14,7 @@ from components.common import io
 from components.common.model_files import METADATA_FILE, MODEL_FILE
 from components.common.registry import RegistryError
 from components.resolve_model.core import NoUsableModelError, resolve
+from tests import churn
 from tests.reliability.builders import keel, model_folder, registry_with_history, snapshot, to_score
 
 
@@ -168,6 +169,8 @@ def test_resolve_model_component_falls_back_past_a_damaged_champion(
         "--param=model_name=churn",
         f"--param=registry_uri={registry.root}",
         f"--param=data_uri={data}",
+        f"--param=suite_uri={churn.SUITE}",
     )
     assert done.returncode == 0, done.stderr
     assert "version: 2" in done.stdout and "fell_back: True" in done.stdout
+    assert "skip_columns: ['churned']" in done.stdout  # the model's label, always skipped

@@ -13,6 +13,7 @@ from components.batch_predict import core as scoring
 from components.common import io, model_files
 from components.common.io import DataError, TablePiece
 from components.validate_data import core as validation
+from tests import churn
 from tests.reliability.builders import keel, model_folder, snapshot
 
 
@@ -71,7 +72,7 @@ def test_every_reader_names_the_duplicated_column(tmp_path: Path, table: str, re
 def test_validation_and_scoring_refuse_and_write_nothing(tmp_path: Path):
     data = _csv(tmp_path / "to_score.csv")
     with pytest.raises(DataError, match="'age' \\(2 times\\)"):
-        validation.validate_table(data, validation.load_suite(""))
+        validation.validate_table(data, validation.load_suite(churn.SUITE))
     model, metadata = model_files.load(model_folder(tmp_path / "model", rows=500))
     before = snapshot(tmp_path)
     with pytest.raises(DataError, match="'age' \\(2 times\\)"):
@@ -83,7 +84,9 @@ def test_validation_and_scoring_refuse_and_write_nothing(tmp_path: Path):
 
 def test_keel_run_validate_data_says_which_column(keel_home: Path, tmp_path: Path):
     data = _parquet(tmp_path / "customers.parquet")
-    done = keel("run", "validate_data", "--local", f"--param=data_uri={data}")
+    done = keel(
+        "run", "validate_data", "--local", f"--param=data_uri={data}", f"--param=suite_uri={churn.SUITE}"
+    )
     assert done.returncode == 1
     assert "duplicated column name(s) 'age' (2 times)" in done.stderr.strip().splitlines()[-1]
     assert not list((keel_home / "runs").rglob("report"))

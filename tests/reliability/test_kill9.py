@@ -17,6 +17,7 @@ import pandas as pd
 
 from components.common import io
 from components.common.model_files import METADATA_FILE, MODEL_FILE
+from tests import churn
 from tests.reliability.builders import KEEL, keel, model_folder, registry_with_history, snapshot, to_score
 
 RUN_DATE = "2026-11-26"
@@ -58,6 +59,7 @@ def test_kill_during_scoring_leaves_outputs_registry_and_input_intact(keel_home:
         "output_uri": output,
         "registry_uri": registry.root,
         "suite_uri": suite,
+        "model_name": churn.MODEL_NAME,
         "run_date": RUN_DATE,
     }
     command = [

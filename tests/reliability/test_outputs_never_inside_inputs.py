@@ -15,6 +15,7 @@ from components.common.errors import KeelError
 from components.common.registry import open_registry
 from components.publish_predictions import core as publishing
 from components.register_model import core as registration
+from tests import churn
 from tests.reliability.builders import keel, model_folder, snapshot, to_score
 
 
@@ -114,7 +115,8 @@ def test_keel_run_refuses_before_any_work(keel_home: Path, data: Path, tmp_path:
     (suites / "suite.json").write_text('{"expectations": []}')
     before = snapshot(tmp_path)
     args = [arg.format(d=data, link=link, s=suites) for arg in extra]
-    done = keel("run", pipeline, "--local", "--param", f"data_uri={data}", *args)
+    required = churn.cli(churn.SCORING if pipeline == "batch_scoring" else churn.TRAINING)
+    done = keel("run", pipeline, "--local", "--param", f"data_uri={data}", *required, *args)
     assert done.returncode == 1
     assert (
         "(an output)" in done.stderr
@@ -144,6 +146,7 @@ def test_submit_and_schedule_refuse_before_any_call(tmp_path: Path, command):
         "--image-registry=europe-west4-docker.pkg.dev/p/keel",
         "--param=data_uri=/gcs/bucket/data",
         "--param=output_uri=gs://bucket/predictions",
+        *churn.cli(churn.SCORING),
     )
     assert done.returncode == 1
     assert (
@@ -184,7 +187,11 @@ def test_batch_scoring_into_its_own_input_folder_leaves_the_input_as_it_was(
     before = snapshot(data)
     with pytest.raises(RuntimeError, match="fingerprint-inputs"):
         batch_scoring(
-            data_uri=str(data), output_uri=str(data), registry_uri=registry.uri, run_date="2026-11-26"
+            data_uri=str(data),
+            output_uri=str(data),
+            registry_uri=registry.uri,
+            run_date="2026-11-26",
+            **churn.SCORING,
         )
     assert "LocationError: " in "".join(capfd.readouterr())
     assert not list(kfp_local.rglob("batch-predict*"))

@@ -20,6 +20,7 @@ from components.split_data.core import split_table
 from components.train_model import core as training
 from pipelines.compiling import load
 from pipelines.parameters import check_params, declared_inputs, parse_params
+from tests import churn
 from tests.reliability.builders import keel, model_folder, registry_with_history, snapshot, to_score
 
 THRESHOLD = "--param=thresholds="
@@ -75,8 +76,13 @@ def _checked(pipeline: str, *pairs: str) -> dict:
     required = {
         "data_uri": "data.parquet",
         **({"output_uri": "predictions"} if pipeline == "batch_scoring" else {}),
+        **(churn.SCORING if pipeline == "batch_scoring" else churn.TRAINING),
     }
-    given = parse_params([f"{k}={v}" for k, v in required.items()] + list(pairs), declared_inputs(spec)[0])
+    named = {pair.partition("=")[0] for pair in pairs}
+    unnamed = {key: value for key, value in required.items() if key not in named}
+    given = parse_params(
+        [arg.removeprefix("--param=") for arg in churn.cli(unnamed)] + list(pairs), declared_inputs(spec)[0]
+    )
     return check_params(given, spec)
 
 
@@ -135,7 +141,7 @@ def test_a_pipeline_run_without_the_cli_stops_at_its_first_step(
 
     data = to_score(tmp_path / "to_score.parquet", rows=200)
     with pytest.raises(RuntimeError, match="fingerprint-inputs"):
-        batch_scoring(data_uri=data, output_uri=str(tmp_path / "out"), run_date="2026-02-30")
+        batch_scoring(data_uri=data, output_uri=str(tmp_path / "out"), run_date="2026-02-30", **churn.SCORING)
     printed = "".join(capfd.readouterr())
     assert "ParameterError: parameter 'run_date' = '2026-02-30': not a calendar date" in printed
     (run,) = kfp_local.glob("keel-batch-scoring-*")
@@ -147,7 +153,9 @@ def test_a_pipeline_run_without_the_cli_stops_at_its_first_step(
     to_score(folder / "part-0.parquet", rows=200)
     before = snapshot(folder)
     with pytest.raises(RuntimeError, match="fingerprint-inputs"):
-        batch_scoring(data_uri=str(folder), output_uri=str(folder / "out"), run_date="2026-02-28")
+        batch_scoring(
+            data_uri=str(folder), output_uri=str(folder / "out"), run_date="2026-02-28", **churn.SCORING
+        )
     assert snapshot(folder) == before
 
 
@@ -160,6 +168,7 @@ def test_keel_run_refuses_a_bad_run_date_before_any_work(keel_home: Path, tmp_pa
         f"--param=data_uri={data}",
         f"--param=output_uri={tmp_path / 'out'}",
         "--param=run_date=2026-02-30",
+        *churn.cli(churn.SCORING),
     )
     assert done.returncode == 1
     assert "parameter 'run_date' = '2026-02-30': not a calendar date" in done.stderr.splitlines()[-1]
@@ -192,6 +201,7 @@ def test_keel_run_accepts_a_whole_number_for_a_float(keel_home: Path, tmp_path: 
         f"--param=registry_uri={registry.root}",
         "--param=run_date=2026-11-26",
         "--param=min_score_std=0",
+        *churn.cli(churn.SCORING),
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert len(io.read_table(str(tmp_path / "out" / "run_date=2026-11-26" / "predictions.parquet"))) == 1_000

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from components.common import sample_data
+from tests import churn
 from tests.reliability.builders import keel
 
 USER_CODE = """
@@ -39,7 +40,9 @@ def _last_lines(done, count: int) -> list[str]:
 def test_a_failed_validation_ends_with_each_failed_expectation(keel_home: Path, tmp_path: Path):
     broken = str(tmp_path / "broken.parquet")
     sample_data.write_broken("out_of_range", broken)
-    done = keel("run", "validate_data", "--local", f"--param=data_uri={broken}")
+    done = keel(
+        "run", "validate_data", "--local", f"--param=data_uri={broken}", f"--param=suite_uri={churn.SUITE}"
+    )
     assert done.returncode == 1
     head, detail = _last_lines(done, 2)
     assert head.endswith(
@@ -86,7 +89,12 @@ def test_a_failed_task_inside_a_pipeline_is_named_with_its_error(keel_home: Path
     data = tmp_path / "customers.csv"
     data.write_text("customer_id,age,age,churned\nC1,30,31,0\nC2,40,41,1\n")
     done = keel(
-        "run", "training", "--local", f"--param=data_uri={data}", f"--param=registry_uri={tmp_path / 'r'}"
+        "run",
+        "training",
+        "--local",
+        f"--param=data_uri={data}",
+        f"--param=registry_uri={tmp_path / 'r'}",
+        *churn.cli(churn.TRAINING),
     )
     assert done.returncode == 1
     assert _last_lines(done, 1)[0].endswith(
