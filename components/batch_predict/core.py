@@ -241,7 +241,13 @@ def score_table(
         if batch.num_rows
     )
     profiler = Profiler(reference) if reference else None
-    with io.atomic_output(output_uri) as stream, pq.ParquetWriter(stream, out_schema) as writer:
+    # Dictionary encoding pays off for the few distinct values of the other columns only: on ids and
+    # scores, which hardly repeat, it tripled the encoding time and grew the file.
+    repeating = [name for name in out_schema.names if name not in {*scoring.id_columns, "score"}]
+    with (
+        io.atomic_output(output_uri) as stream,
+        pq.ParquetWriter(stream, out_schema, use_dictionary=repeating) as writer,
+    ):
         background = _BackgroundWriter(writer.write_table)
         try:
             for batch, frame in _in_background(read):

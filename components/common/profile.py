@@ -62,8 +62,7 @@ def _numeric_edges(values: np.ndarray) -> list[float]:
 
 
 def _categories(values: pd.Series) -> list[str]:
-    present = values[values.notna()].astype(str)
-    counted = present.value_counts()
+    counted, _ = _value_counts(values)
     ranked = sorted(counted.items(), key=lambda item: (-item[1], item[0]))
     return [name for name, _ in ranked[:MAX_CATEGORIES]]
 
@@ -77,30 +76,39 @@ def _empty(name: str, kind: str, bins: list) -> dict[str, Any]:
 
 def _add_numeric(profile: dict[str, Any], values: np.ndarray) -> None:
     """Count `values` into the numeric `profile`: [below, bin..., above] and nulls."""
-    missing = np.isnan(values)
-    present = values[~missing]
-    edges = np.asarray(profile["edges"], dtype=float)
-    if edges.size == 0:  # no number in the reference: every number is out of its range
-        slots = np.ones(present.size, dtype=np.int64)
+    missing = int(np.isnan(values).sum())
+    if not profile["edges"]:  # no number in the reference: every number is out of its range
+        counts = np.array([0, values.size - missing])
     else:
-        slots = np.searchsorted(edges, present, side="right")
-        slots[present == edges[-1]] = edges.size - 1  # the last bin includes its upper edge
-    counts = np.bincount(slots, minlength=len(profile["counts"]))
+        edges = np.asarray(profile["edges"], dtype=float)
+        edges[-1] = np.nextafter(edges[-1], np.inf)  # the last bin includes its upper edge
+        # a pass per edge (a dozen) beats a binary search per value; NaN is below no edge
+        below = [np.count_nonzero(values < edge) for edge in edges]
+        counts = np.diff(below, prepend=0, append=values.size - missing)
     profile["counts"] = [int(a + b) for a, b in zip(profile["counts"], counts, strict=True)]
-    profile["nulls"] += int(missing.sum())
+    profile["nulls"] += missing
+
+
+def _value_counts(values: pd.Series) -> tuple[pd.Series, int]:
+    """The counts of the present values as text, most frequent first, and the number of missing ones."""
+    counted = values.value_counts(dropna=False)
+    missing = counted.index.isna()
+    nulls, counted = int(counted[missing].sum()), counted[~missing & (counted > 0)]  # (unused categories)
+    if not all(isinstance(name, str) for name in counted.index):  # counted as text: 1 and "1" are one
+        counted = values[values.notna()].astype(str).value_counts()
+    return counted, nulls
 
 
 def _add_categorical(profile: dict[str, Any], values: pd.Series) -> None:
     """Count `values` into the categorical `profile`: [category..., other], nulls, a few unseen."""
-    missing = values.isna().to_numpy()
-    counted = values[~missing].astype(str).value_counts()
+    counted, nulls = _value_counts(values)
     known = counted.index.isin(profile["categories"])
     position = {name: index for index, name in enumerate(profile["categories"])}
     for name, count in counted[known].items():
         profile["counts"][position[name]] += int(count)
     others = counted[~known]
     profile["counts"][-1] += int(others.sum())
-    profile["nulls"] += int(missing.sum())
+    profile["nulls"] += nulls
     if len(others):
         unseen = Counter(profile.get("unseen", {})) + Counter(others.head(UNSEEN_KEPT).to_dict())
         profile["unseen"] = {name: int(count) for name, count in unseen.most_common(UNSEEN_KEPT)}
