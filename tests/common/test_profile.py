@@ -109,3 +109,26 @@ def test_reference_edges_come_from_a_bounded_sample_but_counts_from_every_row(mo
     assert found["edges"][0] == frame["x"].min() and found["edges"][-1] == frame["x"].max()
     assert np.abs(np.asarray(found["edges"][1:-1]) - exact).max() < 0.1  # a sample's deciles
     assert sum(found["counts"]) == 50_000
+
+
+def test_values_on_edges_infinities_and_mixed_categories_fall_in_the_documented_bins():
+    reference = {
+        "features": [
+            {"name": "x", "kind": "numeric", "edges": [0.0, 1.0, 2.0]},
+            {"name": "kind", "kind": "categorical", "categories": ["1", "True", "a"]},
+        ]
+    }
+    profiler = profile.Profiler(reference)
+    x = [-np.inf, -0.5, 0.0, 0.5, 1.0, 2.0, 2.5, np.inf, np.nan]
+    kinds = [1, "1", True, 1.0, "a", None, np.nan, "b", "b"]  # counted as their text: 1 and 1.0 differ
+    profiler.add(pd.DataFrame({"x": x, "kind": pd.Series(kinds, dtype=object)}))
+    numbers, categories = profiler.result()["features"]
+    # [below 0, [0, 1), [1, 2] (the last bin includes its upper edge), above 2]
+    assert numbers["counts"] == [2, 2, 2, 2] and numbers["nulls"] == 1
+    assert categories["counts"] == [2, 1, 1, 3] and categories["nulls"] == 2
+    assert categories["unseen"] == {"1.0": 1, "b": 2}
+
+    unused = profile.Profiler(reference)  # a pandas category that no row uses is not an unseen value
+    unused.add(pd.DataFrame({"kind": pd.Categorical(["a", None], categories=["a", "never"])}))
+    found = unused.result()["features"][1]
+    assert found["counts"] == [0, 0, 1, 0] and found["nulls"] == 1 and "unseen" not in found
