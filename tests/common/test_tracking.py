@@ -25,8 +25,9 @@ def test_offline_run_records_everything_and_closes_fast(keel_home: Path, tmp_pat
     close_seconds = time.monotonic() - closing
 
     assert run.mode == "offline" and run.id.startswith("offline-")
-    # Bounds that tell a stall from a loaded machine: start-up imports ClearML, 1-2 s idle, 10 s here at times.
-    assert start_seconds < 30 and close_seconds < 3, (start_seconds, close_seconds)
+    # Bounds that tell a stall from a loaded machine: start-up imports ClearML, 1-2 s idle, 10 s here at times;
+    # closing takes well under 1 s idle, ~10 s when it stalls.
+    assert start_seconds < 30 and close_seconds < 6, (start_seconds, close_seconds)
     assert run.session_zip.parent == keel_home / "tracking" / "offline"
     with zipfile.ZipFile(run.session_zip) as session:
         names = session.namelist()
