@@ -91,14 +91,11 @@ def run_local(name: str, params: dict[str, Any]):
     """Run a component or pipeline with kfp.local in this environment; returns the task.
 
     Parameters are checked against the compiled spec and their rules first (outputs never inside
-    inputs, the runs folder included); a `data_uri` not given, with no default of its own (a use
-    case's pipelines have one), is the bundled sample data. No task is retried here (see
-    pipelines.steps.build)."""
+    inputs, the runs folder included). No task is retried here (see pipelines.steps.build)."""
     from google.protobuf import json_format
     from kfp import local
     from kfp.dsl.graph_component import GraphComponent
 
-    from components.common.sample_data import sample_path
     from pipelines import steps
     from pipelines.compiling import load
 
@@ -106,10 +103,6 @@ def run_local(name: str, params: dict[str, Any]):
     if isinstance(runnable, GraphComponent):
         runnable, _ = steps.build(runnable, {}, retries=False)
     spec = json_format.MessageToDict(runnable.pipeline_spec)
-    declared = declared_inputs(spec)[0].get("data_uri")
-    if declared is not None and "data_uri" not in params and not declared.get("defaultValue"):
-        params = {**params, "data_uri": sample_path()}
-        logger.info("data_uri not given: using the bundled sample %s", params["data_uri"])
     params = check_params(params, spec, str(settings().runs_dir))
     # kfp.local warns that our components name images; here they run in this environment on purpose.
     warnings.filterwarnings("ignore", message="You may be attemping to run a task that uses custom")

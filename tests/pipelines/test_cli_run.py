@@ -2,6 +2,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from components.common.sample_data import sample_path
 from tests import churn
 
 KEEL = str(Path(sys.executable).parent / "keel")
@@ -14,7 +15,8 @@ def _keel(*args: str) -> subprocess.CompletedProcess:
 def test_run_checks_parameters_before_running(keel_home: Path):
     missing = _keel("run", "batch-scoring", "--local")
     assert (
-        missing.returncode == 1 and "missing required parameter(s): model_name, output_uri" in missing.stderr
+        missing.returncode == 1
+        and "missing required parameter(s): data_uri, model_name, output_uri" in missing.stderr
     )
     mistyped = _keel(
         "run",
@@ -31,15 +33,23 @@ def test_run_checks_parameters_before_running(keel_home: Path):
     assert not (keel_home / "runs").exists()
 
 
-def test_run_a_component_on_the_bundled_sample_and_list_its_outputs(keel_home: Path):
-    done = _keel("run", "validate_data", "--local", f"--param=suite_uri={churn.SUITE}")
+def test_run_a_component_and_list_its_outputs(keel_home: Path):
+    done = _keel(
+        "run",
+        "validate_data",
+        "--local",
+        f"--param=data_uri={sample_path()}",
+        f"--param=suite_uri={churn.SUITE}",
+    )
     assert done.returncode == 0, done.stderr
     assert "  passed: True" in done.stdout
     assert "validate-data/report" in done.stdout and "tracking sessions" in done.stdout
 
 
 def test_validate_data_without_a_suite_fails_naming_suite_uri(keel_home: Path):
-    done = _keel("run", "validate_data", "--local")  # the bundled sample data, but no suite: none is assumed
+    done = _keel(
+        "run", "validate_data", "--local", f"--param=data_uri={sample_path()}"
+    )  # no suite is assumed
     assert done.returncode == 1
     assert (
         done.stderr.strip()

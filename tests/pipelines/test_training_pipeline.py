@@ -95,14 +95,13 @@ def test_invalid_data_stops_before_training_and_registers_nothing(
     assert not [path for path in runs if path.name in ("train-model", "split-data")]
 
 
-def test_label_model_name_and_suite_have_no_default(keel_home: Path, sample_uri: str):
-    """Only the user knows them: `keel run` refuses a run without them, naming each."""
+def test_data_label_model_name_and_suite_have_no_default(keel_home: Path, sample_uri: str):
+    """Only the user knows them: `keel run` refuses a run without them, naming each (no sample data
+    stands in for a data_uri left out)."""
     keel = str(Path(sys.executable).parent / "keel")
-    done = subprocess.run(
-        [keel, "run", "training", "--local", f"--param=data_uri={sample_uri}"], capture_output=True, text=True
-    )
+    done = subprocess.run([keel, "run", "training", "--local"], capture_output=True, text=True)
     assert done.returncode != 0
-    assert "missing required parameter(s): label, model_name, suite_uri" in done.stderr
+    assert "missing required parameter(s): data_uri, label, model_name, suite_uri" in done.stderr
     assert not (keel_home / "registry").exists()
     given = {key: churn.TRAINING[key] for key in ("label", "model_name")}
     done = subprocess.run(
