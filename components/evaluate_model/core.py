@@ -24,6 +24,7 @@ from components.common.errors import ParameterError
 from components.common.io import DataError
 from components.common.logging import logger
 from components.common.tracking import track
+from components.evaluate_model import report
 
 CURVE_POINTS = 50  # points kept of the ROC and precision-recall curves
 SCATTER_POINTS = 500  # (actual, predicted) pairs kept for the regression plot
@@ -217,6 +218,4 @@ def run(
 
 def write_report(result: EvaluationResult, uri: str) -> None:
     """Write the self-contained HTML report (see `report.render_html`) atomically."""
-    from components.evaluate_model import report
-
     io.write_bytes(uri, report.render_html(result).encode())

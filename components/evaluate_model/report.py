@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from components.evaluate_model.core import EvaluationResult
+if TYPE_CHECKING:  # core imports this module
+    from components.evaluate_model.core import EvaluationResult
 
 WIDTH, HEIGHT, MARGIN = 380, 320, 48
 TICKS = 5
