@@ -93,7 +93,8 @@ def _value_counts(values: pd.Series) -> tuple[pd.Series, int]:
     """The counts of the present values as text, most frequent first, and the number of missing ones."""
     counted = values.value_counts(dropna=False)
     missing = counted.index.isna()
-    nulls, counted = int(counted[missing].sum()), counted[~missing & (counted > 0)]  # (unused categories)
+    # a pandas Categorical also lists the categories that no value uses, with a count of 0
+    nulls, counted = int(counted[missing].sum()), counted[~missing & (counted > 0)]
     if not all(isinstance(name, str) for name in counted.index):  # counted as text: 1 and "1" are one
         counted = values[values.notna()].astype(str).value_counts()
     return counted, nulls
